@@ -1,0 +1,1 @@
+"""Policy data (YAML and JSON) shipped with posture. No code lives here."""

@@ -1,0 +1,3 @@
+from posture.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""YAML loading that remembers where things were, so errors can name the line.
+
+Always the safe loader: posture.yaml and policies come from users and repositories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posture.errors import ConfigError
+
+MAX_YAML_BYTES = 5 * 1024 * 1024
+
+
+class LineDict(dict[str, Any]):
+    """A dict that knows the line of each of its keys (1-based) and of itself."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class LineList(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise ConfigError(
+                "mapping keys must be plain scalars", line=key_node.start_mark.line + 1
+            )
+        skey = str(key) if not isinstance(key, str) else key
+        if skey in out:
+            raise ConfigError(f"duplicate key {skey!r}", line=key_node.start_mark.line + 1)
+        out[skey] = loader.construct_object(value_node, deep=True)
+        out.key_lines[skey] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    out = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml_text(text: str, path: str) -> Any:
+    """Parse YAML with line tracking; errors become ``ConfigError`` naming ``path`` and line."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+    except ConfigError as exc:
+        raise ConfigError(str(exc).lstrip(": "), path=path, line=exc.line) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", path=path) from None
+
+
+def load_yaml_file(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    if size > max_bytes:
+        raise ConfigError(f"file is {size} bytes, over the {max_bytes}-byte limit", path=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    return load_yaml_text(text, str(path))
+
+
+def line_of(data: Any, loc: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest element of ``loc`` (a pydantic error location) found in ``data``."""
+    line: int | None = getattr(data, "line", None) or None
+    node = data
+    for part in loc:
+        if isinstance(node, LineDict) and isinstance(part, str):
+            if part in node.key_lines:
+                line = node.key_lines[part]
+                node = node.get(part)
+                continue
+            return line
+        if isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+            continue
+        return line
+    return line

@@ -1,0 +1,1 @@
+"""One module per subcommand. Top-level imports stay light: the work is imported in ``run``."""

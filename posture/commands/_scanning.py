@@ -1,0 +1,93 @@
+"""What every scanning command shares: turning arguments into a ScanRequest, and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from posture.config import Config, load_config
+from posture.engine import ScanRequest, load_policy, scan
+from posture.errors import UsageError
+from posture.model import Severity, Status
+from posture.plugin import ScanOptions
+from posture.runner import Selection
+from posture.scanreport import ScanReport
+
+DEFAULT_CONFIG = "posture.yaml"
+
+
+def parse_resolve(values: list[str]) -> dict[tuple[str, int], str]:
+    """curl's --resolve: ``host:port:addr``; addr may be ``[::1]`` or bare ``::1``."""
+    pinned: dict[tuple[str, int], str] = {}
+    for value in values:
+        host, sep1, rest = value.partition(":")
+        port_text, sep2, addr = rest.partition(":")
+        if not (sep1 and sep2 and host and addr):
+            raise UsageError(f"--resolve {value!r}: expected HOST:PORT:ADDR")
+        try:
+            port = int(port_text) if port_text != "*" else 0
+        except ValueError:
+            raise UsageError(f"--resolve {value!r}: port {port_text!r} is not a number") from None
+        pinned[(host.lower(), port)] = addr.strip("[]")
+    return pinned
+
+
+def load_config_arg(args: argparse.Namespace) -> Config | None:
+    if args.config:
+        return load_config(args.config)
+    if not args.target and not args.iac and Path(DEFAULT_CONFIG).is_file():
+        return load_config(DEFAULT_CONFIG)
+    return None
+
+
+def fail_threshold(args: argparse.Namespace, config: Config | None) -> Severity:
+    value = getattr(args, "fail_on", None)
+    if value is None:
+        value = str(load_policy(config).get("scan.fail_on", "high"))
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"--fail-on: {exc}") from None
+
+
+def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRequest:
+    if args.ca_bundle and not Path(args.ca_bundle).is_file():
+        raise UsageError(f"--ca-bundle {args.ca_bundle}: no such file")
+    if args.timeout <= 0 or args.concurrency < 1:
+        raise UsageError("--timeout must be positive and --concurrency at least 1")
+    options = ScanOptions(
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        resolve=parse_resolve(args.resolve),
+        ca_bundle=args.ca_bundle,
+    )
+    return ScanRequest(
+        config=config,
+        urls=args.target,
+        iac_paths=args.iac,
+        options=options,
+        selection=Selection(tuple(args.only), tuple(args.skip)),
+        checks_dirs=args.checks_dir,
+    )
+
+
+def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
+    from posture.render.progress import progress_display
+
+    config = load_config_arg(args)
+    fail_on = fail_threshold(args, config)
+    request = request_from_args(args, config)
+    with progress_display(sys.stderr) as progress:
+        request.progress = progress
+        report = scan(request)
+    return report, fail_on
+
+
+def exit_code(report: ScanReport, fail_on: Severity) -> int:
+    failing = [r for r in report.results if r.status is Status.FAIL and r.severity >= fail_on]
+    if failing:
+        return 1
+    if any(r.status is Status.ERROR for r in report.results):
+        return 3
+    return 0

@@ -1,0 +1,167 @@
+"""posture.yaml: its schema, its loader, and the targets it declares.
+
+Strict at the edge: an unknown key, a wrong type or a referenced file that does not exist is a
+``ConfigError`` naming the file and line. Validation is pydantic; line numbers come from the
+line-tracking YAML loader, matched to pydantic's error locations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from posture._yaml import LineDict, load_yaml_file, line_of
+from posture.errors import ConfigError
+from posture.model import Location, Target, TargetKind
+
+CONFIG_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PageConfig(_Strict):
+    path: str
+    tls_profile: str | None = None
+
+
+class StorefrontConfig(_Strict):
+    url: str
+    name: str | None = None
+    # Named pages: checkout, login, account... A value is a path ("/checkout") or a full URL.
+    pages: dict[str, str | PageConfig] = Field(default_factory=dict)
+    # Mozilla profile: intermediate (default), modern, old, or a path to a Mozilla-format JSON.
+    tls_profile: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
+
+
+class IacConfig(_Strict):
+    path: str
+    # Restrict frameworks (terraform, cloudformation, kubernetes...); default: detect.
+    frameworks: list[str] | None = None
+
+
+class EvidenceFile(_Strict):
+    path: str
+    # wireguard, openvpn, sshd, nginx ...; default: detected from name and content.
+    kind: str | None = None
+
+
+class PolicyConfig(_Strict):
+    profile: str = "default"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class Config(_Strict):
+    version: int = CONFIG_VERSION
+    storefronts: list[StorefrontConfig] = Field(default_factory=list)
+    iac: list[IacConfig] = Field(default_factory=list)
+    configs: list[EvidenceFile] = Field(default_factory=list)
+    controls: dict[str, Any] = Field(default_factory=dict)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    waivers: list[dict[str, Any]] = Field(default_factory=list)
+
+    # Not part of the file: where it was read from, and its raw line-annotated tree.
+    _path: str = ""
+    _raw: Any = None
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self._path).parent if self._path else Path.cwd()
+
+    def line(self, *loc: str | int) -> int | None:
+        """The line in posture.yaml of the element at ``loc`` (e.g. ``"storefronts", 0``)."""
+        return line_of(self._raw, loc) if self._raw is not None else None
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate posture.yaml. Raises ``ConfigError`` with file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("configuration file not found", path=str(path))
+    raw = load_yaml_file(path)
+    if raw is None:
+        raw = LineDict()
+    if not isinstance(raw, dict):
+        raise ConfigError("the top level must be a mapping", path=str(path), line=1)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
+        # pydantic adds the union member's name to the location; drop parts the data lacks
+        line = line_of(raw, loc)
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        message = _friendly(err)
+        raise ConfigError(f"{dotted}: {message}", path=str(path), line=line) from None
+    config._path = str(path)
+    config._raw = raw
+    if config.version != CONFIG_VERSION:
+        raise ConfigError(
+            f"unsupported version {config.version} (this posture reads version {CONFIG_VERSION})",
+            path=str(path),
+            line=config.line("version"),
+        )
+    _check_files_exist(config)
+    return config
+
+
+def _friendly(err: Any) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err.get("msg", "invalid value"))
+    return msg.removeprefix("Value error, ")
+
+
+def _check_files_exist(config: Config) -> None:
+    for section in ("iac", "configs"):
+        for index, item in enumerate(getattr(config, section)):
+            if not config.resolve_path(item.path).exists():
+                raise ConfigError(
+                    f"{section}[{index}].path: no such file or directory: {item.path}",
+                    path=config.path,
+                    line=config.line(section, index, "path"),
+                )
+
+
+def targets_from_config(config: Config) -> list[Target]:
+    """Every target posture.yaml declares, each knowing the line that declares it."""
+    targets: list[Target] = []
+
+    def where(*loc: str | int) -> Location:
+        return Location(config.path, config.line(*loc))
+
+    for i, shop in enumerate(config.storefronts):
+        options = shop.model_dump()
+        targets.append(Target(TargetKind.STOREFRONT, shop.url, options, where("storefronts", i)))
+    for i, tree in enumerate(config.iac):
+        options = {**tree.model_dump(), "abs_path": str(config.resolve_path(tree.path))}
+        targets.append(Target(TargetKind.IAC, tree.path, options, where("iac", i)))
+    for i, evidence in enumerate(config.configs):
+        options = {**evidence.model_dump(), "abs_path": str(config.resolve_path(evidence.path))}
+        targets.append(Target(TargetKind.CONFIG, evidence.path, options, where("configs", i)))
+    if config.controls:
+        targets.append(Target(TargetKind.CONTROLS, "controls", {}, where("controls")))
+    return targets

@@ -1,0 +1,89 @@
+"""The scan pipeline, start to end: targets -> runner -> policy stages -> ScanReport.
+
+The CLI, ``posture demo`` and the baseline command all scan through ``scan()``, so a result looks
+the same whichever door it came in by.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from posture.config import Config, targets_from_config
+from posture.errors import UsageError
+from posture.model import Target, TargetKind
+from posture.plugin import ScanOptions
+from posture.policy import Policy
+from posture.registry import Registry, load_registry
+from posture.runner import ProgressCallback, Runner, Selection
+from posture.scanreport import ScanReport
+
+
+@dataclass
+class ScanRequest:
+    config: Config | None = None
+    urls: Sequence[str] = ()
+    iac_paths: Sequence[str] = ()
+    options: ScanOptions = field(default_factory=ScanOptions)
+    selection: Selection = field(default_factory=Selection)
+    checks_dirs: Sequence[str] = ()
+    progress: ProgressCallback | None = None
+    registry: Registry | None = None
+
+
+def load_policy(config: Config | None) -> Policy:
+    if config is None:
+        return Policy.load()
+    return Policy.load(config.policy.profile, config.policy.overrides, source=config.path)
+
+
+def build_targets(request: ScanRequest) -> list[Target]:
+    targets = targets_from_config(request.config) if request.config is not None else []
+    for url in request.urls:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--target {url!r}: not an http(s) URL")
+        targets.append(Target(TargetKind.STOREFRONT, parts.geturl(), {"url": parts.geturl()}))
+    for path in request.iac_paths:
+        p = Path(path)
+        if not p.exists():
+            raise UsageError(f"--iac {path}: no such file or directory")
+        targets.append(Target(TargetKind.IAC, path, {"path": path, "abs_path": str(p.resolve())}))
+    seen: set[tuple[TargetKind, str]] = set()
+    unique = []
+    for target in targets:
+        if (target.kind, target.name) not in seen:
+            seen.add((target.kind, target.name))
+            unique.append(target)
+    return unique
+
+
+def scan(request: ScanRequest) -> ScanReport:
+    registry = request.registry or load_registry(request.checks_dirs)
+    policy = load_policy(request.config)
+    targets = build_targets(request)
+    if not targets:
+        raise UsageError("nothing to scan: give -c posture.yaml, --target URL or --iac PATH")
+    base_dir = str(request.config.base_dir) if request.config else str(Path.cwd())
+    runner = Runner(
+        registry,
+        request.options,
+        policy,
+        request.config,
+        request.selection,
+        request.progress,
+        base_dir,
+    )
+    output = runner.run(targets)
+    report = ScanReport(
+        results=output.results,
+        targets=output.targets,
+        started_at=output.started_at,
+        finished_at=output.finished_at or dt.datetime.now(dt.UTC),
+        config_path=request.config.path if request.config else None,
+        policy=policy.name,
+    )
+    return report

@@ -1,0 +1,243 @@
+"""The data every other module speaks: severities, statuses, areas, targets and results.
+
+Everything here is a frozen dataclass or an enum, so results can be shared between threads, hashed,
+compared and turned into JSON without surprises. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    """How bad a failing result is. Ordered: ``Severity.HIGH > Severity.LOW``."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        try:
+            return cls(value.lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {value!r} (expected one of: {names})") from None
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class Status(str, Enum):
+    FAIL = "fail"
+    PASS = "pass"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    WAIVED = "waived"
+
+
+class Area(str, Enum):
+    """The fixed vocabulary of areas a check belongs to."""
+
+    TLS = "tls"
+    WEB = "web"
+    ACCESS = "access"
+    ENCRYPTION = "encryption"
+    BACKUP = "backup"
+    PAYMENT = "payment"
+    VENDOR = "vendor"
+    PRIVACY = "privacy"
+    LOGGING = "logging"
+    OTHER = "other"
+
+
+class EvidenceSource(str, Enum):
+    """Where a result's evidence came from; auditors weigh these differently."""
+
+    OBSERVED = "observed"  # a scan or a parsed file
+    DECLARED = "declared"  # what posture.yaml states
+    ATTESTED = "attested"  # a person vouched, with a date and a renewal period
+
+
+class TargetKind(str, Enum):
+    STOREFRONT = "storefront"  # a live shop: TLS and HTTP
+    IAC = "iac"  # a Terraform / CloudFormation / Kubernetes tree
+    CONFIG = "config"  # an evidence file: VPN, sshd, nginx ...
+    CONTROLS = "controls"  # what the organisation declares in posture.yaml
+    REPOSITORY = "repository"  # a source tree searched for card data and similar
+    SCAN = "scan"  # runs once after all other checks, over their results
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file. Lines are 1-based and inclusive; ``None`` when unknown."""
+
+    path: str
+    start_line: int | None = None
+    end_line: int | None = None
+
+    def __str__(self) -> str:
+        if self.start_line is None:
+            return self.path
+        if self.end_line is None or self.end_line == self.start_line:
+            return f"{self.path}:{self.start_line}"
+        return f"{self.path}:{self.start_line}-{self.end_line}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "start_line": self.start_line, "end_line": self.end_line}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to scan. ``name`` is what users see (a URL, a path); ``options`` the rest."""
+
+    kind: TargetKind
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    declared_at: Location | None = field(default=None, hash=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind.value, "name": self.name}
+        if self.declared_at is not None:
+            out["declared_at"] = self.declared_at.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Why a result does not count: an accepted risk with an owner and an end date."""
+
+    reason: str
+    source: str  # "posture.yaml:12", "waivers.yaml:3", "checkov:skip (main.tf:14)"
+    approver: str | None = None
+    expires: str | None = None  # ISO date
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "source": self.source,
+            "approver": self.approver,
+            "expires": self.expires,
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check evaluated on one target (and one resource, where there is one)."""
+
+    check_id: str
+    title: str
+    area: Area
+    severity: Severity
+    status: Status
+    target: str
+    target_kind: TargetKind
+    message: str = ""
+    location: Location | None = None
+    resource: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    evidence_source: EvidenceSource = EvidenceSource.OBSERVED
+    remediation: str = ""
+    references: tuple[str, ...] = ()
+    obligations: tuple[str, ...] = ()
+    key: str | None = None
+    waiver: Waiver | None = None
+    baseline: str | None = None  # "new" or "existing" when a baseline was given
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs: check, target, file, resource and key; never evidence or lines."""
+        path = self.location.path if self.location is not None else ""
+        parts = [self.check_id, self.target, path, self.resource or "", self.key or ""]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    @property
+    def counts_as_failure(self) -> bool:
+        return self.status is Status.FAIL
+
+    def with_(self, **changes: Any) -> Result:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check_id": self.check_id,
+            "title": self.title,
+            "area": self.area.value,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "target": self.target,
+            "target_kind": self.target_kind.value,
+            "message": self.message,
+            "location": self.location.to_dict() if self.location else None,
+            "resource": self.resource,
+            "evidence": dict(self.evidence),
+            "evidence_source": self.evidence_source.value,
+            "remediation": self.remediation,
+            "references": list(self.references),
+            "obligations": list(self.obligations),
+            "key": self.key,
+            "fingerprint": self.fingerprint,
+            "waiver": self.waiver.to_dict() if self.waiver else None,
+            "baseline": self.baseline,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        loc = data.get("location")
+        waiver = data.get("waiver")
+        return cls(
+            check_id=data["check_id"],
+            title=data.get("title", ""),
+            area=Area(data["area"]),
+            severity=Severity(data["severity"]),
+            status=Status(data["status"]),
+            target=data["target"],
+            target_kind=TargetKind(data["target_kind"]),
+            message=data.get("message", ""),
+            location=Location(loc["path"], loc.get("start_line"), loc.get("end_line")) if loc else None,
+            resource=data.get("resource"),
+            evidence=data.get("evidence") or {},
+            evidence_source=EvidenceSource(data.get("evidence_source", "observed")),
+            remediation=data.get("remediation", ""),
+            references=tuple(data.get("references") or ()),
+            obligations=tuple(data.get("obligations") or ()),
+            key=data.get("key"),
+            waiver=Waiver(**waiver) if waiver else None,
+            baseline=data.get("baseline"),
+        )

@@ -1,0 +1,188 @@
+"""The contract between the engine and check modules: ``@check``, ``@collector`` and ``Outcome``.
+
+The decorators only attach a frozen spec to the function; nothing is registered globally at
+import time. The registry finds specs by looking at a module's attributes, so importing a check
+module twice, or in a test, has no side effects.
+
+A *collector* touches the world once per target (a TLS scan, an HTTP fetch, a checkov run) and
+returns a facts object. A *check* is a pure function ``(facts, ctx) -> Iterable[Outcome]`` over
+those facts. A check that yields nothing passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from posture.model import Area, EvidenceSource, Location, Severity, Status, Target, TargetKind
+
+if TYPE_CHECKING:
+    from posture.config import Config
+    from posture.policy import Policy
+
+CHECK_ATTR = "__posture_check__"
+COLLECTOR_ATTR = "__posture_collector__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check says about one thing. Most fields are optional overrides of the check's spec.
+
+    ``key`` separates several outcomes of one check on one target and resource (a protocol
+    version, a cookie name): it goes into the fingerprint, so choose something stable.
+    ``check_id``/``title``/``area`` overrides exist for engines that carry their own rule ids
+    (checkov): the result then reports the engine's rule under this check's family.
+    """
+
+    status: Status
+    message: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    resource: str | None = None
+    location: Location | None = None
+    key: str | None = None
+    severity: Severity | None = None
+    source: EvidenceSource = EvidenceSource.OBSERVED
+    check_id: str | None = None
+    title: str | None = None
+    area: Area | None = None
+    remediation: str | None = None
+    references: tuple[str, ...] | None = None
+    suppressed: str | None = None  # an inline suppression's reason (checkov:skip ...)
+
+    @classmethod
+    def fail(cls, message: str = "", **kw: Any) -> Outcome:
+        return cls(Status.FAIL, message, **kw)
+
+    @classmethod
+    def passed(cls, message: str = "", **kw: Any) -> Outcome:
+        return cls(Status.PASS, message, **kw)
+
+    @classmethod
+    def skip(cls, message: str, **kw: Any) -> Outcome:
+        """The check could not be evaluated (can't test is not pass); say why."""
+        return cls(Status.SKIPPED, message, **kw)
+
+    @classmethod
+    def error(cls, message: str, **kw: Any) -> Outcome:
+        return cls(Status.ERROR, message, **kw)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str
+    area: Area
+    severity: Severity
+    target: TargetKind
+    facts: str
+    func: Callable[[Any, CheckContext], Iterable[Outcome]] = field(repr=False, compare=False)
+    description: str = ""
+    remediation: str = ""
+    references: tuple[str, ...] = ()
+    source: str = ""  # module (or entry point) the check came from
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "area": self.area.value,
+            "severity": self.severity.value,
+            "target": self.target.value,
+            "facts": self.facts,
+            "description": self.description,
+            "remediation": self.remediation,
+            "references": list(self.references),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    name: str
+    target: TargetKind
+    func: Callable[[Target, CollectContext], Any] = field(repr=False, compare=False)
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """How to reach things: shared by every collector in one scan."""
+
+    timeout: float = 10.0  # per network operation
+    check_timeout: float = 60.0  # per check function
+    collect_timeout: float = 600.0  # per collector run on one target
+    concurrency: int = 8
+    resolve: Mapping[tuple[str, int], str] = field(default_factory=dict)
+    ca_bundle: str | None = None
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def resolve_address(self, host: str, port: int) -> str | None:
+        """The address ``--resolve host:port:addr`` pins, as curl does, else ``None``."""
+        return self.resolve.get((host.lower(), port)) or self.resolve.get((host.lower(), 0))
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    options: ScanOptions
+    policy: Policy
+    config: Config | None
+    base_dir: str
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check may read besides its facts. Never anything that does I/O."""
+
+    target: Target
+    policy: Policy
+    config: Config | None
+    now: dt.datetime
+
+
+def check(
+    *,
+    id: str,
+    title: str,
+    area: Area,
+    severity: Severity,
+    target: TargetKind,
+    facts: str,
+    description: str = "",
+    remediation: str = "",
+    references: Iterable[str] = (),
+) -> Callable[[F], F]:
+    """Mark a function ``(facts, ctx) -> Iterable[Outcome]`` as a check."""
+
+    def mark(func: F) -> F:
+        doc = description or (func.__doc__ or "").strip()
+        spec = CheckSpec(
+            id=id,
+            title=title,
+            area=area,
+            severity=severity,
+            target=target,
+            facts=facts,
+            func=func,
+            description=doc,
+            remediation=remediation,
+            references=tuple(references),
+            source=func.__module__,
+        )
+        setattr(func, CHECK_ATTR, spec)
+        return func
+
+    return mark
+
+
+def collector(*, name: str, target: TargetKind) -> Callable[[F], F]:
+    """Mark a function ``(target, ctx) -> facts`` as the collector of facts ``name``."""
+
+    def mark(func: F) -> F:
+        setattr(func, COLLECTOR_ATTR, CollectorSpec(name, target, func, func.__module__))
+        return func
+
+    return mark

@@ -1,0 +1,86 @@
+"""Policy data: thresholds and switches that checks read, from policies/profiles/*.yaml.
+
+A profile is plain YAML. posture.yaml's ``policy:`` section may name a profile and override any
+key the profile defines; overriding a key that does not exist is an error, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from posture._yaml import LineDict, load_yaml_text
+from posture.errors import ConfigError
+
+DEFAULT_PROFILE = "default"
+_MISSING = object()
+
+
+def policies_root() -> resources.abc.Traversable:
+    """The installed policies/ folder (shipped inside the package as ``posture.policies``)."""
+    return resources.files("posture.policies")
+
+
+def read_policy_text(*parts: str) -> tuple[str, str]:
+    """Text of a file under policies/ and a display path for error messages."""
+    node = policies_root()
+    for part in parts:
+        node = node.joinpath(part)
+    display = "policies/" + "/".join(parts)
+    try:
+        return node.read_text(encoding="utf-8"), display
+    except (FileNotFoundError, OSError):
+        raise ConfigError("no such policy file", path=display) from None
+
+
+class Policy:
+    """Merged policy values, read by dotted path: ``policy.get("tls.cert_expiry.high_days")``."""
+
+    def __init__(self, data: Mapping[str, Any], name: str = DEFAULT_PROFILE) -> None:
+        self._data = data
+        self.name = name
+
+    def get(self, path: str, default: Any = _MISSING) -> Any:
+        node: Any = self._data
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                if default is _MISSING:
+                    raise KeyError(f"policy has no value {path!r}")
+                return default
+            node = node[part]
+        return node
+
+    def as_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self._data))
+
+    @classmethod
+    def load(
+        cls,
+        profile: str = DEFAULT_PROFILE,
+        overrides: Mapping[str, Any] | None = None,
+        source: str = "posture.yaml",
+    ) -> Policy:
+        if not profile.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"invalid policy profile name {profile!r}", path=source)
+        text, display = read_policy_text("profiles", f"{profile}.yaml")
+        data = load_yaml_text(text, display)
+        if not isinstance(data, dict):
+            raise ConfigError("a profile must be a mapping", path=display)
+        if overrides:
+            _merge(data, overrides, source, prefix="policy")
+        return cls(data, profile)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any], source: str, prefix: str) -> None:
+    for key, value in over.items():
+        line = over.key_lines.get(key) if isinstance(over, LineDict) else None
+        if key not in base:
+            raise ConfigError(f"unknown policy key '{prefix}.{key}'", path=source, line=line)
+        if isinstance(base[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"'{prefix}.{key}' must be a mapping", path=source, line=line)
+            _merge(base[key], value, source, f"{prefix}.{key}")
+        else:
+            base[key] = value

@@ -1,0 +1,92 @@
+"""Output formats. One module per format, each with ``render(report, ctx) -> str``.
+
+``FORMATS`` maps a format name to (module, file extension). Modules are imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from posture.errors import UsageError
+from posture.model import Severity
+from posture.scanreport import ScanReport
+
+FORMATS: dict[str, tuple[str, str]] = {
+    "terminal": ("posture.render.terminal", "txt"),
+    "json": ("posture.render.json", "json"),
+}
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    fail_on: Severity = Severity.HIGH
+    color: bool = False
+    width: int | None = None
+
+
+def render(report: ScanReport, fmt: str, ctx: RenderContext) -> str:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    module = importlib.import_module(FORMATS[fmt][0])
+    text: str = module.render(report, ctx)
+    return text
+
+
+def write_outputs(
+    report: ScanReport,
+    formats: list[str],
+    output: str | None,
+    output_dir: str | None,
+    fail_on: Severity,
+    stdout: TextIO | None = None,
+) -> list[Path]:
+    """Write each format where asked; return the files written.
+
+    Machine formats are never mixed with the terminal view on stdout: with no file given, one
+    format goes to stdout; with --output-dir every format goes to a file and the terminal view is
+    printed as well.
+    """
+    stdout = stdout or sys.stdout
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    formats = list(dict.fromkeys(formats))
+    written: list[Path] = []
+    if output_dir:
+        directory = Path(output_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        for fmt in formats:
+            if fmt == "terminal":
+                continue
+            path = directory / f"posture.{FORMATS[fmt][1]}"
+            path.write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
+            written.append(path)
+        _print_terminal(report, fail_on, stdout)
+        return written
+    if len(formats) > 1:
+        raise UsageError("several formats need --output-dir DIR")
+    fmt = formats[0]
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
+        written.append(Path(output))
+        if fmt != "terminal":
+            _print_terminal(report, fail_on, stdout)
+        return written
+    if fmt == "terminal":
+        _print_terminal(report, fail_on, stdout)
+    else:
+        stdout.write(render(report, fmt, RenderContext(fail_on)))
+        if not stdout.isatty():
+            stdout.flush()
+    return written
+
+
+def _print_terminal(report: ScanReport, fail_on: Severity, stdout: TextIO) -> None:
+    from posture.render.terminal import print_report
+
+    print_report(report, fail_on, stdout)

@@ -1,0 +1,49 @@
+"""A live progress display on stderr, shown only when stderr is a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from posture.model import Target
+from posture.runner import ProgressCallback
+
+
+@contextmanager
+def progress_display(stream: TextIO) -> Iterator[ProgressCallback | None]:
+    if not stream.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(file=stream)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} collectors"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("scanning", total=None)
+        running: set[str] = set()
+        started = 0
+
+        def update(event: str, target: Target, detail: str) -> None:
+            nonlocal started
+            key = f"{detail} {target.name}"
+            if event == "collect-start":
+                started += 1
+                running.add(key)
+            elif event == "collect-done":
+                running.discard(key)
+                bar.advance(task)
+            else:
+                return
+            shown = ", ".join(sorted(running)[:2]) or "checks"
+            bar.update(task, total=max(started, 1), description=f"scanning {shown}"[:70])
+
+        yield update

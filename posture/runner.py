@@ -1,0 +1,235 @@
+"""Runs a scan: collect facts once per target and collector, concurrently; then evaluate checks.
+
+Concurrency lives here and nowhere else. Every collector and every check runs under a time limit
+in a daemon thread, so one that hangs costs its timeout, yields an ``error`` result, and never keeps
+the process alive. An exception in a check becomes one ``error`` result; the scan goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from posture.config import Config
+from posture.errors import PostureError
+from posture.model import Result, Status, Target, TargetKind, Waiver
+from posture.plugin import (
+    CheckContext,
+    CheckSpec,
+    CollectContext,
+    Outcome,
+    ScanOptions,
+)
+from posture.policy import Policy
+from posture.registry import Registry
+
+T = TypeVar("T")
+
+ProgressCallback = Callable[[str, Target, str], None]
+RESULTS_FACTS = "results"
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    """Facts of the ``scan`` phase: everything the other checks found, for cross-target checks."""
+
+    results: tuple[Result, ...]
+    targets: tuple[Target, ...]
+
+    def for_kind(self, kind: TargetKind) -> list[Result]:
+        return [r for r in self.results if r.target_kind is kind]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """``--only`` and ``--skip``: check ids (glob patterns allowed) or area names."""
+
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+    def includes(self, spec: CheckSpec) -> bool:
+        def matches(pattern: str) -> bool:
+            p = pattern.lower()
+            return p == spec.area.value or fnmatch.fnmatchcase(spec.id.lower(), p)
+
+        if self.only and not any(matches(p) for p in self.only):
+            return False
+        return not any(matches(p) for p in self.skip)
+
+
+@dataclass
+class RunOutput:
+    results: list[Result]
+    targets: list[Target]
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    checks: list[CheckSpec] = field(default_factory=list)
+
+
+class CallTimeout(Exception):
+    pass
+
+
+def call_with_timeout(fn: Callable[[], T], timeout: float, name: str) -> T:
+    """Run ``fn`` in a daemon thread; raise ``CallTimeout`` if it is not done in ``timeout`` s."""
+    box: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=body, name=name, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise CallTimeout(f"did not finish within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, (PostureError, CallTimeout)):
+        return str(exc)
+    text = str(exc) or exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {text}" if str(exc) else text
+
+
+def result_from(spec: CheckSpec, target: Target, outcome: Outcome) -> Result:
+    status = outcome.status
+    waiver = None
+    if outcome.suppressed is not None and status is Status.FAIL:
+        status = Status.WAIVED
+        where = str(outcome.location) if outcome.location else target.name
+        waiver = Waiver(reason=outcome.suppressed, source=f"inline suppression ({where})")
+    return Result(
+        check_id=outcome.check_id or spec.id,
+        title=outcome.title or spec.title,
+        area=outcome.area or spec.area,
+        severity=outcome.severity or spec.severity,
+        status=status,
+        target=target.name,
+        target_kind=target.kind,
+        message=outcome.message,
+        location=outcome.location,
+        resource=outcome.resource,
+        evidence=dict(outcome.evidence),
+        evidence_source=outcome.source,
+        remediation=outcome.remediation if outcome.remediation is not None else spec.remediation,
+        references=outcome.references if outcome.references is not None else spec.references,
+        key=outcome.key,
+        waiver=waiver,
+    )
+
+
+class Runner:
+    def __init__(
+        self,
+        registry: Registry,
+        options: ScanOptions,
+        policy: Policy,
+        config: Config | None = None,
+        selection: Selection = Selection(),
+        progress: ProgressCallback | None = None,
+        base_dir: str = ".",
+    ) -> None:
+        self.registry = registry
+        self.options = options
+        self.policy = policy
+        self.config = config
+        self.selection = selection
+        self.progress = progress
+        self.base_dir = base_dir
+        self._lock = threading.Lock()
+
+    def selected_checks(self) -> list[CheckSpec]:
+        return [s for s in self.registry.sorted_checks() if self.selection.includes(s)]
+
+    def _notify(self, event: str, target: Target, detail: str) -> None:
+        if self.progress is not None:
+            with self._lock:
+                self.progress(event, target, detail)
+
+    def jobs(self, targets: Sequence[Target]) -> list[tuple[Target, str, list[CheckSpec]]]:
+        """(target, facts name, checks) for every collector run the scan needs."""
+        checks = self.selected_checks()
+        jobs = []
+        for target in targets:
+            by_facts: dict[str, list[CheckSpec]] = {}
+            for spec in checks:
+                if spec.target is target.kind:
+                    by_facts.setdefault(spec.facts, []).append(spec)
+            for facts_name in sorted(by_facts):
+                jobs.append((target, facts_name, by_facts[facts_name]))
+        return jobs
+
+    def run(self, targets: Sequence[Target]) -> RunOutput:
+        started = dt.datetime.now(dt.UTC)
+        jobs = self.jobs([t for t in targets if t.kind is not TargetKind.SCAN])
+        collected: list[list[Result]] = [[] for _ in jobs]
+        workers = max(1, min(self.options.concurrency, len(jobs) or 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
+            futures = [
+                pool.submit(self._run_job, target, facts_name, specs)
+                for target, facts_name, specs in jobs
+            ]
+            for index, future in enumerate(futures):
+                collected[index] = future.result()
+        results = [r for batch in collected for r in batch]
+        scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
+        if scan_checks:
+            scan_target = Target(TargetKind.SCAN, "scan")
+            facts = ScanFacts(tuple(results), tuple(targets))
+            for spec in scan_checks:
+                results.extend(self._evaluate(spec, scan_target, facts))
+        return RunOutput(
+            results=results,
+            targets=list(targets),
+            started_at=started,
+            finished_at=dt.datetime.now(dt.UTC),
+            checks=self.selected_checks(),
+        )
+
+    def _run_job(self, target: Target, facts_name: str, specs: list[CheckSpec]) -> list[Result]:
+        collector = self.registry.collectors[facts_name]
+        ctx = CollectContext(self.options, self.policy, self.config, self.base_dir)
+        self._notify("collect-start", target, facts_name)
+        try:
+            facts = call_with_timeout(
+                lambda: collector.func(target, ctx),
+                self.options.collect_timeout,
+                f"collect-{facts_name}",
+            )
+        except Exception as exc:  # noqa: BLE001 - one target's failure never aborts the scan
+            message = f"could not collect {facts_name} facts: {_describe(exc)}"
+            self._notify("collect-done", target, facts_name)
+            return [
+                result_from(spec, target, Outcome.error(message, evidence={"facts": facts_name}))
+                for spec in specs
+            ]
+        self._notify("collect-done", target, facts_name)
+        results: list[Result] = []
+        for spec in specs:
+            results.extend(self._evaluate(spec, target, facts))
+        return results
+
+    def _evaluate(self, spec: CheckSpec, target: Target, facts: Any) -> list[Result]:
+        ctx = CheckContext(target, self.policy, self.config, self.options.now)
+        try:
+            outcomes: Iterable[Outcome] = call_with_timeout(
+                lambda: list(spec.func(facts, ctx)), self.options.check_timeout, spec.id
+            )
+            results = [result_from(spec, target, o) for o in outcomes]
+        except Exception as exc:  # noqa: BLE001 - isolate a broken check
+            results = [result_from(spec, target, Outcome.error(f"check failed: {_describe(exc)}"))]
+        if not results:
+            results = [result_from(spec, target, Outcome.passed())]
+        self._notify("check-done", target, spec.id)
+        return results

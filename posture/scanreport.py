@@ -1,0 +1,90 @@
+"""The document a scan produces. Every output format is rendered from it, so it stays complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from posture import __version__
+from posture.model import Result, Severity, Status, Target, TargetKind
+
+SCHEMA_VERSION = "1.0"
+TOOL_NAME = "posture"
+
+
+@dataclass
+class ScanReport:
+    results: list[Result]
+    targets: list[Target]
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    config_path: str | None = None
+    policy: str = "default"
+    tool_version: str = __version__
+    warnings: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def failures(self, threshold: Severity = Severity.INFO) -> list[Result]:
+        return [r for r in self.results if r.status is Status.FAIL and r.severity >= threshold]
+
+    def errors(self) -> list[Result]:
+        return [r for r in self.results if r.status is Status.ERROR]
+
+    def summary(self) -> dict[str, Any]:
+        return summarize(self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": TOOL_NAME, "version": self.tool_version},
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "config": self.config_path,
+            "policy": self.policy,
+            "targets": [t.to_dict() for t in self.targets],
+            "warnings": list(self.warnings),
+            "meta": dict(self.meta),
+            "results": [r.to_dict() for r in self.results],
+            "summary": self.summary(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
+        targets = []
+        for t in data.get("targets", []):
+            targets.append(Target(TargetKind(t["kind"]), t["name"]))
+        return cls(
+            results=[Result.from_dict(r) for r in data.get("results", [])],
+            targets=targets,
+            started_at=dt.datetime.fromisoformat(data["started_at"]),
+            finished_at=dt.datetime.fromisoformat(data["finished_at"]),
+            config_path=data.get("config"),
+            policy=data.get("policy", "default"),
+            tool_version=data.get("tool", {}).get("version", ""),
+            warnings=list(data.get("warnings", [])),
+            meta=dict(data.get("meta", {})),
+        )
+
+
+def summarize(results: Iterable[Result]) -> dict[str, Any]:
+    results = list(results)
+    by_status = Counter(r.status.value for r in results)
+    failing = [r for r in results if r.status is Status.FAIL]
+    by_severity = Counter(r.severity.value for r in failing)
+    by_area: dict[str, dict[str, int]] = {}
+    for r in results:
+        slot = by_area.setdefault(r.area.value, {s.value: 0 for s in Status})
+        slot[r.status.value] += 1
+    return {
+        "total": len(results),
+        "by_status": {s.value: by_status.get(s.value, 0) for s in Status},
+        "failures_by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
+        "by_area": dict(sorted(by_area.items())),
+    }
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
