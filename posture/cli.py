@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from posture import __version__
 from posture.errors import PostureError
 
-COMMANDS = ("scan", "checks", "explain", "init", "demo")
+# Shown in this order in --help; any other module in posture.commands is added after them.
+FIRST_COMMANDS = ("scan", "checks", "explain", "init", "demo")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -26,6 +27,16 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"posture: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def command_names() -> list[str]:
+    import pkgutil
+
+    import posture.commands
+
+    found = {m.name for m in pkgutil.iter_modules(posture.commands.__path__)}
+    found = {name for name in found if not name.startswith("_")}
+    return [n for n in FIRST_COMMANDS if n in found] + sorted(found - set(FIRST_COMMANDS))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"posture {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
+    for name in command_names():
         module = importlib.import_module(f"posture.commands.{name}")
         module.register(sub)
     return parser

@@ -1,6 +1,8 @@
 """Policy data: thresholds and switches that checks read, from policies/profiles/*.yaml.
 
-A profile is plain YAML. posture.yaml's ``policy:`` section may name a profile and override any
+A profile is a folder of YAML files under policies/profiles/, one file per family (tls.yaml,
+backup.yaml ...), each holding top-level sections; the files are merged and may not define the
+same section twice. posture.yaml's ``policy:`` section may name a profile and override any
 key the profile defines; overriding a key that does not exist is an error, never silently dropped.
 """
 
@@ -64,10 +66,23 @@ class Policy:
     ) -> Policy:
         if not profile.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"invalid policy profile name {profile!r}", path=source)
-        text, display = read_policy_text("profiles", f"{profile}.yaml")
-        data = load_yaml_text(text, display)
-        if not isinstance(data, dict):
-            raise ConfigError("a profile must be a mapping", path=display)
+        folder = policies_root().joinpath("profiles").joinpath(profile)
+        if not folder.is_dir():
+            raise ConfigError(f"unknown policy profile {profile!r}", path=source)
+        data: dict[str, Any] = {}
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith((".yaml", ".yml")):
+                continue
+            text, display = read_policy_text("profiles", profile, entry.name)
+            part = load_yaml_text(text, display)
+            if part is None:
+                continue
+            if not isinstance(part, dict):
+                raise ConfigError("a profile file must be a mapping", path=display)
+            for key in part:
+                if key in data:
+                    raise ConfigError(f"section {key!r} is defined twice in profile", path=display)
+            data.update(part)
         if overrides:
             _merge(data, overrides, source, prefix="policy")
         return cls(data, profile)

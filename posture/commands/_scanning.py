@@ -73,7 +73,7 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
 
 
 def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
-    from posture.render.progress import progress_display
+    from posture.render._progress import progress_display
 
     config = load_config_arg(args)
     fail_on = fail_threshold(args, config)

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from posture.engine import ScanRequest, scan
     from posture.plugin import ScanOptions
     from posture.render import write_outputs
-    from posture.render.progress import progress_display
+    from posture.render._progress import progress_display
     from posture.model import Severity
 
     out = Path(args.dir)

@@ -24,7 +24,7 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
 def register(sub: Any) -> None:
     p = sub.add_parser("scan", help="scan storefronts, IaC, configs and declared controls", description=__doc__)
     add_scan_options(p)
-    p.add_argument("-f", "--format", action="append", default=[], metavar="FMT", help="output format, repeatable: terminal (default), json")
+    p.add_argument("-f", "--format", action="append", default=[], metavar="FMT", help="output format, repeatable: terminal (default), json, ... (see README)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="FILE", help="write the (single) format to FILE")
     out.add_argument("--output-dir", metavar="DIR", help="write each format to DIR/posture.<ext>")

@@ -1,6 +1,6 @@
-"""Output formats. One module per format, each with ``render(report, ctx) -> str``.
-
-``FORMATS`` maps a format name to (module, file extension). Modules are imported only when used.
+"""Output formats. One module per format, named after it, each with ``EXTENSION`` and
+``render(report, ctx) -> str``. Modules whose name starts with ``_`` are helpers, not formats.
+A format module is imported only when it is used.
 """
 
 from __future__ import annotations
@@ -9,16 +9,25 @@ import importlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from posture.errors import UsageError
 from posture.model import Severity
 from posture.scanreport import ScanReport
 
-FORMATS: dict[str, tuple[str, str]] = {
-    "terminal": ("posture.render.terminal", "txt"),
-    "json": ("posture.render.json", "json"),
-}
+
+
+def format_names() -> list[str]:
+    import pkgutil
+
+    here = __path__
+    return sorted(m.name for m in pkgutil.iter_modules(here) if not m.name.startswith("_"))
+
+
+def _module(fmt: str) -> Any:
+    if fmt not in format_names():
+        raise UsageError(f"unknown format {fmt!r} (known: {', '.join(format_names())})")
+    return importlib.import_module(f"posture.render.{fmt}")
 
 
 @dataclass(frozen=True)
@@ -29,10 +38,7 @@ class RenderContext:
 
 
 def render(report: ScanReport, fmt: str, ctx: RenderContext) -> str:
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    module = importlib.import_module(FORMATS[fmt][0])
-    text: str = module.render(report, ctx)
+    text: str = _module(fmt).render(report, ctx)
     return text
 
 
@@ -52,8 +58,7 @@ def write_outputs(
     """
     stdout = stdout or sys.stdout
     for fmt in formats:
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+        _module(fmt)
     formats = list(dict.fromkeys(formats))
     written: list[Path] = []
     if output_dir:
@@ -62,7 +67,7 @@ def write_outputs(
         for fmt in formats:
             if fmt == "terminal":
                 continue
-            path = directory / f"posture.{FORMATS[fmt][1]}"
+            path = directory / f"posture.{_module(fmt).EXTENSION}"
             path.write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
             written.append(path)
         _print_terminal(report, fail_on, stdout)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from posture.scanreport import ScanReport
 
+EXTENSION = "json"
+
 if TYPE_CHECKING:
     from posture.render import RenderContext
 

@@ -12,6 +12,8 @@ from posture.scanreport import ScanReport
 if TYPE_CHECKING:
     from posture.render import RenderContext
 
+EXTENSION = "txt"
+
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
     Severity.HIGH: "bold red",
