@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from posture._yaml import LineDict, load_yaml_file, line_of
+from posture.controls import Controls
 from posture.errors import ConfigError
 from posture.model import Location, Target, TargetKind
 
@@ -68,7 +69,7 @@ class Config(_Strict):
     storefronts: list[StorefrontConfig] = Field(default_factory=list)
     iac: list[IacConfig] = Field(default_factory=list)
     configs: list[EvidenceFile] = Field(default_factory=list)
-    controls: dict[str, Any] = Field(default_factory=dict)
+    controls: Controls = Field(default_factory=Controls)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     waivers: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -162,6 +163,6 @@ def targets_from_config(config: Config) -> list[Target]:
     for i, evidence in enumerate(config.configs):
         options = {**evidence.model_dump(), "abs_path": str(config.resolve_path(evidence.path))}
         targets.append(Target(TargetKind.CONFIG, evidence.path, options, where("configs", i)))
-    if config.controls:
+    if config.controls != Controls():
         targets.append(Target(TargetKind.CONTROLS, "controls", {}, where("controls")))
     return targets
