@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from posture._yaml import LineDict, load_yaml_file, line_of
+from posture._yaml import LineDict, line_of, load_yaml_file
 from posture.controls import Controls
 from posture.errors import ConfigError
 from posture.model import Location, Target, TargetKind

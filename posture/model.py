@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a failing result is. Ordered: ``Severity.HIGH > Severity.LOW``."""
 
     CRITICAL = "critical"
@@ -64,15 +64,15 @@ _SEVERITY_RANK = {
 }
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     FAIL = "fail"
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a status, not a password
     ERROR = "error"
     SKIPPED = "skipped"
     WAIVED = "waived"
 
 
-class Area(str, Enum):
+class Area(StrEnum):
     """The fixed vocabulary of areas a check belongs to."""
 
     TLS = "tls"
@@ -87,7 +87,7 @@ class Area(str, Enum):
     OTHER = "other"
 
 
-class EvidenceSource(str, Enum):
+class EvidenceSource(StrEnum):
     """Where a result's evidence came from; auditors weigh these differently."""
 
     OBSERVED = "observed"  # a scan or a parsed file
@@ -95,7 +95,7 @@ class EvidenceSource(str, Enum):
     ATTESTED = "attested"  # a person vouched, with a date and a renewal period
 
 
-class TargetKind(str, Enum):
+class TargetKind(StrEnum):
     STOREFRONT = "storefront"  # a live shop: TLS and HTTP
     IAC = "iac"  # a Terraform / CloudFormation / Kubernetes tree
     CONFIG = "config"  # an evidence file: VPN, sshd, nginx ...
@@ -230,7 +230,9 @@ class Result:
             target=data["target"],
             target_kind=TargetKind(data["target_kind"]),
             message=data.get("message", ""),
-            location=Location(loc["path"], loc.get("start_line"), loc.get("end_line")) if loc else None,
+            location=Location(loc["path"], loc.get("start_line"), loc.get("end_line"))
+            if loc
+            else None,
             resource=data.get("resource"),
             evidence=data.get("evidence") or {},
             evidence_source=EvidenceSource(data.get("evidence_source", "observed")),

@@ -11,9 +11,20 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="scan the built-in demo shop and example files", description=__doc__)
-    p.add_argument("--dir", default="posture-demo", metavar="DIR", help="where to write the demo files (default ./posture-demo)")
-    p.add_argument("--keep-serving", action="store_true", help="keep the demo shop running after the scan, until Ctrl-C")
+    p = sub.add_parser(
+        "demo", help="scan the built-in demo shop and example files", description=__doc__
+    )
+    p.add_argument(
+        "--dir",
+        default="posture-demo",
+        metavar="DIR",
+        help="where to write the demo files (default ./posture-demo)",
+    )
+    p.add_argument(
+        "--keep-serving",
+        action="store_true",
+        help="keep the demo shop running after the scan, until Ctrl-C",
+    )
     p.set_defaults(func=run)
 
 
@@ -25,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
     from posture.config import load_config
     from posture.demo.shop import DemoShop
     from posture.engine import ScanRequest, scan
+    from posture.model import Severity
     from posture.plugin import ScanOptions
     from posture.render import write_outputs
     from posture.render._progress import progress_display
-    from posture.model import Severity
 
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)

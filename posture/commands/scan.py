@@ -6,29 +6,98 @@ import argparse
 from typing import Any
 
 
-
 def add_scan_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that runs a scan (scan, baseline create, compliance)."""
-    p.add_argument("-c", "--config", metavar="FILE", help="posture.yaml to read (default: ./posture.yaml if present)")
-    p.add_argument("--target", action="append", default=[], metavar="URL", help="storefront URL to scan (repeatable)")
-    p.add_argument("--iac", action="append", default=[], metavar="PATH", help="IaC directory or file to scan (repeatable)")
-    p.add_argument("--only", action="append", default=[], metavar="ID|AREA", help="run only these checks or areas; globs allowed (repeatable)")
-    p.add_argument("--skip", action="append", default=[], metavar="ID|AREA", help="skip these checks or areas (repeatable)")
-    p.add_argument("--resolve", action="append", default=[], metavar="HOST:PORT:ADDR", help="connect to ADDR for HOST:PORT, keeping the name for SNI and Host, as curl does")
-    p.add_argument("--ca-bundle", metavar="FILE", help="extra trusted CA certificates (PEM), added to the public ones")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="timeout of each network operation (default 10)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="targets and collectors worked on at once (default 8)")
-    p.add_argument("--checks-dir", action="append", default=[], metavar="DIR", help="load local check modules from DIR (repeatable)")
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="posture.yaml to read (default: ./posture.yaml if present)",
+    )
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="storefront URL to scan (repeatable)",
+    )
+    p.add_argument(
+        "--iac",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="IaC directory or file to scan (repeatable)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="ID|AREA",
+        help="run only these checks or areas; globs allowed (repeatable)",
+    )
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="ID|AREA",
+        help="skip these checks or areas (repeatable)",
+    )
+    p.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST:PORT:ADDR",
+        help="connect to ADDR for HOST:PORT, keeping the name for SNI and Host, as curl does",
+    )
+    p.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="extra trusted CA certificates (PEM), added to the public ones",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="timeout of each network operation (default 10)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="targets and collectors worked on at once (default 8)",
+    )
+    p.add_argument(
+        "--checks-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="load local check modules from DIR (repeatable)",
+    )
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("scan", help="scan storefronts, IaC, configs and declared controls", description=__doc__)
+    p = sub.add_parser(
+        "scan", help="scan storefronts, IaC, configs and declared controls", description=__doc__
+    )
     add_scan_options(p)
-    p.add_argument("-f", "--format", action="append", default=[], metavar="FMT", help="output format, repeatable: terminal (default), json, ... (see README)")
+    p.add_argument(
+        "-f",
+        "--format",
+        action="append",
+        default=[],
+        metavar="FMT",
+        help="output format, repeatable: terminal (default), json, ... (see README)",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="FILE", help="write the (single) format to FILE")
     out.add_argument("--output-dir", metavar="DIR", help="write each format to DIR/posture.<ext>")
-    p.add_argument("--fail-on", metavar="SEVERITY", help="exit 1 when a failure at or above this severity exists (default: high)")
+    p.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="exit 1 when a failure at or above this severity exists (default: high)",
+    )
     p.set_defaults(func=run)
 
 

@@ -21,7 +21,9 @@ class Attestation(Strict):
     by: str = Field(min_length=1)
     date: dt.date
     renewal: Literal["monthly", "quarterly", "yearly"] | int = "yearly"
-    evidence: str | None = None  # an optional file (minutes, ticket export) relative to posture.yaml
+    evidence: str | None = (
+        None  # an optional file (minutes, ticket export) relative to posture.yaml
+    )
 
     @property
     def renewal_days(self) -> int:

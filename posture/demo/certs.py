@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,7 +31,9 @@ class Issued:
             serialization.NoEncryption(),
         )
 
-    def write(self, directory: Path, stem: str, chain: tuple[Issued, ...] = ()) -> tuple[Path, Path]:
+    def write(
+        self, directory: Path, stem: str, chain: tuple[Issued, ...] = ()
+    ) -> tuple[Path, Path]:
         """Write ``stem.pem`` (cert + chain) and ``stem.key``; return both paths."""
         cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
         cert_path.write_bytes(self.cert_pem() + b"".join(c.cert_pem() for c in chain))
@@ -65,9 +68,15 @@ def make_ca(name: str = "posture test CA", key: PrivateKey | None = None) -> Iss
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -85,7 +94,7 @@ def issue(
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
     days: int = 90,
-    hash_algorithm: hashes.HashAlgorithm | None = None,
+    hash_algorithm: Any = None,  # SHA-1 allowed here on purpose: tests need such certificates
     is_ca: bool = False,
 ) -> Issued:
     """A certificate for ``names`` (DNS names or IP addresses) signed by ``ca``."""

@@ -16,7 +16,6 @@ from posture.model import Severity
 from posture.scanreport import ScanReport
 
 
-
 def format_names() -> list[str]:
     import pkgutil
 

@@ -21,7 +21,13 @@ _SEVERITY_STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
-_STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.SKIPPED: 2, Status.WAIVED: 3, Status.PASS: 4}
+_STATUS_ORDER = {
+    Status.FAIL: 0,
+    Status.ERROR: 1,
+    Status.SKIPPED: 2,
+    Status.WAIVED: 3,
+    Status.PASS: 4,
+}
 
 
 def render(report: ScanReport, ctx: RenderContext) -> str:
@@ -110,10 +116,10 @@ def print_report(
     )
     for status in (Status.ERROR, Status.SKIPPED, Status.WAIVED, Status.PASS):
         if counts[status]:
-            parts.append(f"{counts[status]} {status.value if status is not Status.ERROR else 'errors'}")
-    blocking = sum(
-        1 for r in report.results if r.status is Status.FAIL and r.severity >= fail_on
-    )
+            parts.append(
+                f"{counts[status]} {status.value if status is not Status.ERROR else 'errors'}"
+            )
+    blocking = sum(1 for r in report.results if r.status is Status.FAIL and r.severity >= fail_on)
     verdict = (
         Text(f"FAIL: {blocking} at or above {fail_on.value}", style="bold red")
         if blocking
