@@ -27,8 +27,25 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+MAX_ALIASES = 100
+
+
 class _LineLoader(yaml.SafeLoader):
-    pass
+    """SafeLoader with line numbers and a cap on alias uses (no "billion laughs")."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise ConfigError(
+                    f"more than {MAX_ALIASES} YAML aliases: refusing to expand", line=mark.line + 1
+                )
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
