@@ -41,7 +41,7 @@ class _LineLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise ConfigError(
                     f"more than {MAX_ALIASES} YAML aliases: refusing to expand", line=mark.line + 1
                 )

@@ -63,6 +63,9 @@ def build_targets(request: ScanRequest) -> list[Target]:
 
 def scan(request: ScanRequest) -> ScanReport:
     registry = request.registry or load_registry(request.checks_dirs)
+    unmatched = request.selection.unmatched(registry.checks.values())
+    if unmatched:
+        raise UsageError(f"--only/--skip {', '.join(unmatched)}: matches no check id or area")
     policy = load_policy(request.config)
     targets = build_targets(request)
     if not targets:

@@ -52,6 +52,15 @@ class Selection:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
 
+    def unmatched(self, specs: Iterable[CheckSpec]) -> list[str]:
+        """Patterns that select no check at all: almost always a typo."""
+        specs = list(specs)
+        return [
+            p
+            for p in (*self.only, *self.skip)
+            if not any(Selection(only=(p,)).includes(s) for s in specs)
+        ]
+
     def includes(self, spec: CheckSpec) -> bool:
         def matches(pattern: str) -> bool:
             p = pattern.lower()
@@ -173,6 +182,7 @@ class Runner:
     def run(self, targets: Sequence[Target]) -> RunOutput:
         started = dt.datetime.now(dt.UTC)
         jobs = self.jobs([t for t in targets if t.kind is not TargetKind.SCAN])
+        self._notify("plan", Target(TargetKind.SCAN, "scan"), str(len(jobs)))
         collected: list[list[Result]] = [[] for _ in jobs]
         workers = max(1, min(self.options.concurrency, len(jobs) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:

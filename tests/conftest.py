@@ -20,7 +20,9 @@ RunCli = Callable[..., subprocess.CompletedProcess[str]]
 def run_cli(tmp_path: Path) -> RunCli:
     """Run the real ``posture`` command in a subprocess; returns the completed process."""
 
-    def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, cwd: Path | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}
         return subprocess.run(
             [sys.executable, "-m", "posture", *args],

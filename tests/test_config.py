@@ -44,7 +44,11 @@ def test_good_config_declares_targets_with_their_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("version: 1\nstorefronts:\n  - url: https://a.example\n    colour: red\n", 4, "unknown key"),
+        (
+            "version: 1\nstorefronts:\n  - url: https://a.example\n    colour: red\n",
+            4,
+            "unknown key",
+        ),
         ("version: 1\nstorefronts: {url: 3}\n", 2, "storefronts"),
         ("version: 1\nstorefronts:\n  - url: ftp://a.example\n", 3, "not an http(s) URL"),
         ("version: 1\niac:\n  - path: does-not-exist\n", 3, "no such file"),

@@ -16,7 +16,9 @@ MAPPED = {"posture": "posture", "checks": "posture.checks", "policies": "posture
 
 
 def test_every_package_folder_is_listed_in_pyproject() -> None:
-    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     found = set()
     for top, name in MAPPED.items():
         for init in (REPO / top).rglob("__init__.py"):
@@ -30,7 +32,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
-        check=True, timeout=600,
+        check=True,
+        timeout=600,
     )
     return next(out.glob("storefront_posture-*.whl"))
 

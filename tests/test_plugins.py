@@ -36,7 +36,9 @@ def test_plugin_check_is_listed(installed_plugin: str, run_cli: RunCli) -> None:
     assert "posture_acme" in checks["ACME-NO-TODO"]["source"]
 
 
-def test_plugin_check_runs_in_a_scan(installed_plugin: str, run_cli: RunCli, tmp_path: Path) -> None:
+def test_plugin_check_runs_in_a_scan(
+    installed_plugin: str, run_cli: RunCli, tmp_path: Path
+) -> None:
     (tmp_path / "notes.conf").write_text("ok\nTODO: rotate keys\n")
     (tmp_path / "posture.yaml").write_text("version: 1\nconfigs:\n  - path: notes.conf\n")
     proc = run_cli("scan", "-c", "posture.yaml", "--only", "ACME-*", "--format", "json")

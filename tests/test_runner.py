@@ -82,8 +82,17 @@ def test_fingerprint_ignores_evidence_and_is_stable_across_runs() -> None:
 
 def test_json_output_validates_against_the_schema_and_keeps_passes(run_cli: RunCli) -> None:
     proc = run_cli(
-        "scan", "--checks-dir", LOCAL_CHECKS, "--only", "TEST-OK", "--only", "TEST-FAILS",
-        "--target", "https://a.example", "--format", "json",
+        "scan",
+        "--checks-dir",
+        LOCAL_CHECKS,
+        "--only",
+        "TEST-OK",
+        "--only",
+        "TEST-FAILS",
+        "--target",
+        "https://a.example",
+        "--format",
+        "json",
     )
     assert proc.returncode == 1, proc.stderr  # TEST-FAILS is high, the default --fail-on
     document = json.loads(proc.stdout)
@@ -111,8 +120,15 @@ def test_exit_codes(run_cli: RunCli, args: list[str], code: int) -> None:
 
 def test_terminal_output_groups_by_area_and_totals(run_cli: RunCli) -> None:
     proc = run_cli(
-        "scan", "--checks-dir", LOCAL_CHECKS, "--only", "TEST-*", "--skip", "TEST-HANGS",
-        "--target", "https://a.example",
+        "scan",
+        "--checks-dir",
+        LOCAL_CHECKS,
+        "--only",
+        "TEST-*",
+        "--skip",
+        "TEST-HANGS",
+        "--target",
+        "https://a.example",
     )
     out = proc.stdout
     assert "TLS" in out and "WEB" in out
@@ -143,3 +159,9 @@ def test_duplicate_check_id_is_a_load_error(tmp_path: Path, run_cli: RunCli) -> 
     assert proc.returncode == 2
     assert "duplicate check id 'TEST-OK'" in proc.stderr and "two.py" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_selection_that_matches_nothing_is_a_usage_error(run_cli: RunCli) -> None:
+    proc = run_cli("scan", "--checks-dir", LOCAL_CHECKS, "--target", "https://a", "--only", "TSL")
+    assert proc.returncode == 2
+    assert "--only/--skip TSL: matches no check id or area" in proc.stderr

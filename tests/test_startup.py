@@ -23,7 +23,10 @@ print('HEAVY=' + ','.join(heavy))
 def test_no_heavy_imports(args: list[str]) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(args=args)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("HEAVY="))
     assert line == "HEAVY=", f"{args}: {line}"

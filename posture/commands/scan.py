@@ -103,8 +103,9 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from posture.commands._scanning import exit_code, scan_from_args
-    from posture.render import write_outputs
+    from posture.render import check_formats, write_outputs
 
+    check_formats(args.format or ["terminal"], args.output, args.output_dir)
     report, fail_on = scan_from_args(args)
     write_outputs(report, args.format or ["terminal"], args.output, args.output_dir, fail_on)
     return exit_code(report, fail_on)

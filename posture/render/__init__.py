@@ -41,6 +41,14 @@ def render(report: ScanReport, fmt: str, ctx: RenderContext) -> str:
     return text
 
 
+def check_formats(formats: list[str], output: str | None, output_dir: str | None) -> None:
+    """Fail on a bad format request before a long scan, not after it."""
+    for fmt in formats:
+        _module(fmt)
+    if len(set(formats)) > 1 and not output_dir:
+        raise UsageError("several formats need --output-dir DIR")
+
+
 def write_outputs(
     report: ScanReport,
     formats: list[str],
@@ -56,8 +64,7 @@ def write_outputs(
     printed as well.
     """
     stdout = stdout or sys.stdout
-    for fmt in formats:
-        _module(fmt)
+    check_formats(formats, output, output_dir)
     formats = list(dict.fromkeys(formats))
     written: list[Path] = []
     if output_dir:
@@ -71,8 +78,6 @@ def write_outputs(
             written.append(path)
         _print_terminal(report, fail_on, stdout)
         return written
-    if len(formats) > 1:
-        raise UsageError("several formats need --output-dir DIR")
     fmt = formats[0]
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)

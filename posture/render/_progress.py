@@ -35,6 +35,9 @@ def progress_display(stream: TextIO) -> Iterator[ProgressCallback | None]:
         def update(event: str, target: Target, detail: str) -> None:
             nonlocal started
             key = f"{detail} {target.name}"
+            if event == "plan":
+                bar.update(task, total=int(detail))
+                return
             if event == "collect-start":
                 started += 1
                 running.add(key)
@@ -44,6 +47,6 @@ def progress_display(stream: TextIO) -> Iterator[ProgressCallback | None]:
             else:
                 return
             shown = ", ".join(sorted(running)[:2]) or "checks"
-            bar.update(task, total=max(started, 1), description=f"scanning {shown}"[:70])
+            bar.update(task, description=f"scanning {shown}"[:70])
 
         yield update
