@@ -37,6 +37,8 @@ class StorefrontConfig(_Strict):
     pages: dict[str, str | PageConfig] = Field(default_factory=dict)
     # Mozilla profile: intermediate (default), modern, old, or a path to a Mozilla-format JSON.
     tls_profile: str | None = None
+    # Where to probe the plain-http redirect; default http://<host>/.
+    http_url: str | None = None
 
     @field_validator("url")
     @classmethod

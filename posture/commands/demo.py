@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
         template = (out / "posture.yaml.in").read_text(encoding="utf-8")
         (out / "posture.yaml.in").unlink()
         config_path = out / "posture.yaml"
-        config_path.write_text(template.replace("{shop_url}", shop.url), encoding="utf-8")
+        config_path.write_text(
+            template.replace("{shop_url}", shop.url).replace("{http_url}", shop.http_url),
+            encoding="utf-8",
+        )
         config = load_config(config_path)
         assert shop.ca_path is not None
         options = ScanOptions(timeout=5.0, ca_bundle=str(shop.ca_path))

@@ -74,6 +74,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Scanners drop connections and send bad handshakes on purpose: nothing to report."""
+
+
 class _PlainHandler(_Handler):
     """The plain-HTTP side serves the shop too, instead of redirecting to https."""
 
@@ -121,11 +128,11 @@ class DemoShop:
         context.set_ciphers("ECDHE+AESGCM:AES128-SHA:AES256-SHA256:@SECLEVEL=1")
         context.load_cert_chain(cert_path, key_path)
 
-        tls_server = ThreadingHTTPServer((HOST, 0), _Handler)
+        tls_server = _QuietServer((HOST, 0), _Handler)
         tls_server.socket = context.wrap_socket(
             tls_server.socket, server_side=True, do_handshake_on_connect=False
         )
-        plain_server = ThreadingHTTPServer((HOST, 0), _PlainHandler)
+        plain_server = _QuietServer((HOST, 0), _PlainHandler)
         for server in (tls_server, plain_server):
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()

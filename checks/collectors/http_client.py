@@ -1,0 +1,240 @@
+"""Bounded HTTP(S) fetches for every collector that reads a web page.
+
+Every read has a timeout, a size limit and an overall deadline (a server that trickles bytes
+cannot hold a scan); redirects are followed by hand, only to http/https, at most a few times, and
+recorded (the redirect checks need the chain). ``--resolve`` pins work like curl's: the connection
+goes to the pinned address while SNI, the certificate name check and the Host header keep the
+name. ``--ca-bundle`` adds trust anchors to the public ones instead of replacing them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from posture.errors import CollectError
+from posture.plugin import ScanOptions
+
+USER_AGENT = "posture-scanner/0.1 (+security posture scan)"
+DEFAULT_MAX_BYTES = 2_000_000
+_CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    url: str  # the final URL, after redirects
+    status: int
+    headers: Mapping[str, str]  # lower-case names; repeated headers joined with ", "
+    set_cookies: list[str]
+    body: bytes
+    truncated: bool
+    redirects: list[tuple[str, int]] = field(default_factory=list)  # (url, status) hops
+    elapsed: float = 0.0
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def text(self) -> str:
+        charset = "utf-8"
+        ctype = self.headers.get("content-type", "")
+        if "charset=" in ctype:
+            charset = ctype.split("charset=", 1)[1].split(";")[0].strip().strip('"') or "utf-8"
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+def _host_for_url(address: str) -> str:
+    try:
+        return f"[{address}]" if ipaddress.ip_address(address).version == 6 else address
+    except ValueError:
+        return address
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def fetch(
+    url: str,
+    options: ScanOptions,
+    *,
+    method: str = "GET",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_redirects: int = 5,
+    headers: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    """Fetch ``url``, following at most ``max_redirects`` http(s) redirects.
+
+    Raises ``CollectError`` with one line naming the URL on any failure (refused, timeout, TLS
+    error, redirect loop, a scheme other than http/https).
+    """
+    import requests
+
+    started = time.monotonic()
+    deadline = started + options.timeout * 3
+    hops: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    current = url
+    with _session(options) as session:
+        while True:
+            scheme = urlsplit(current).scheme
+            if scheme not in ("http", "https"):
+                raise CollectError(f"{url}: refusing to follow a redirect to {scheme}: URL")
+            if current in seen:
+                raise CollectError(f"{url}: redirect loop at {current}")
+            seen.add(current)
+            try:
+                response = _send(session, method, current, options, headers)
+            except requests.exceptions.SSLError as exc:
+                raise CollectError(f"{current}: TLS error: {_reason(exc)}") from None
+            except requests.exceptions.ConnectTimeout:
+                raise CollectError(f"{current}: connection timed out") from None
+            except requests.exceptions.ReadTimeout:
+                raise CollectError(f"{current}: no answer within {options.timeout:g} s") from None
+            except requests.exceptions.ConnectionError as exc:
+                raise CollectError(f"{current}: cannot connect: {_reason(exc)}") from None
+            except requests.exceptions.RequestException as exc:
+                raise CollectError(f"{current}: {_reason(exc)}") from None
+            with response:
+                location = response.headers.get("Location")
+                if response.is_redirect and location:
+                    hops.append((current, response.status_code))
+                    if len(hops) > max_redirects:
+                        raise CollectError(f"{url}: more than {max_redirects} redirects")
+                    current = urljoin(current, location)
+                    continue
+                body, truncated = _read_body(response, max_bytes, deadline, current)
+                raw_headers = response.raw.headers
+                cookies = list(raw_headers.getlist("Set-Cookie")) if raw_headers else []
+                return HttpResponse(
+                    url=current,
+                    status=response.status_code,
+                    headers={k.lower(): v for k, v in response.headers.items()},
+                    set_cookies=cookies,
+                    body=body,
+                    truncated=truncated,
+                    redirects=hops,
+                    elapsed=time.monotonic() - started,
+                )
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause (urllib3 wraps the real reason two or three levels deep)."""
+    inner: BaseException = exc
+    for _ in range(8):
+        nested = getattr(inner, "reason", None)
+        if not isinstance(nested, BaseException):
+            first = inner.args[0] if inner.args else None
+            nested = first if isinstance(first, BaseException) else inner.__cause__
+        if nested is None or nested is inner:
+            break
+        inner = nested
+    text = str(inner)
+    if "] " in text and text.startswith("["):  # "[Errno 111] Connection refused"
+        text = text.split("] ", 1)[1]
+    return text.split(" (_ssl.c", 1)[0][:200] or inner.__class__.__name__
+
+
+def _read_body(response: Any, max_bytes: int, deadline: float, url: str) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= max_bytes:
+            return b"".join(chunks)[:max_bytes], True
+        if time.monotonic() > deadline:
+            raise CollectError(f"{url}: body still arriving after the time limit")
+    return b"".join(chunks), False
+
+
+def _send(
+    session: Any,
+    method: str,
+    url: str,
+    options: ScanOptions,
+    headers: Mapping[str, str] | None,
+) -> Any:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or _default_port(parts.scheme)
+    request_headers = {"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.8"}
+    request_headers.update(headers or {})
+    target = url
+    pinned = options.resolve_address(host, port)
+    if pinned:
+        netloc = f"{_host_for_url(pinned)}:{port}"
+        target = urlunsplit(parts._replace(netloc=netloc))
+        request_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        session.get_adapter(target).pin(host)
+    return session.request(
+        method,
+        target,
+        headers=request_headers,
+        timeout=(options.timeout, options.timeout),
+        allow_redirects=False,
+        stream=True,
+        verify=True,
+    )
+
+
+class _Session:
+    """A requests session of our own per fetch: pins and trust never leak between targets."""
+
+    def __init__(self, options: ScanOptions) -> None:
+        import requests
+
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or netrc from the environment
+        adapter = _make_adapter(options.ca_bundle)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def __enter__(self) -> Any:
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+
+
+def _session(options: ScanOptions) -> _Session:
+    return _Session(options)
+
+
+def _make_adapter(ca_bundle: str | None) -> Any:
+    import ssl
+
+    import certifi
+    from requests.adapters import HTTPAdapter
+
+    class PinnedAdapter(HTTPAdapter):
+        """Keeps the certificate name and SNI on the host while connecting to a pinned address."""
+
+        def __init__(self) -> None:
+            self._context = ssl.create_default_context(cafile=certifi.where())
+            if ca_bundle:
+                self._context.load_verify_locations(cafile=ca_bundle)
+            super().__init__(max_retries=0)
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = self._context
+            super().init_poolmanager(*args, **kwargs)
+
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            # Our context already trusts the public roots plus --ca-bundle.
+            conn.cert_reqs = "CERT_REQUIRED"
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+
+        def pin(self, host: str) -> None:
+            self.poolmanager.connection_pool_kw["server_hostname"] = host
+            self.poolmanager.connection_pool_kw["assert_hostname"] = host
+
+    return PinnedAdapter()

@@ -1,0 +1,195 @@
+"""Collects a storefront's HTTP facts once: pages, headers, cookies, loaded resources, the plain
+HTTP redirect, security.txt and well-known admin paths. Checks in checks/web.py read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from posture.checks.collectors.http_client import HttpResponse, fetch
+from posture.errors import CollectError
+from posture.model import Target, TargetKind
+from posture.plugin import CollectContext, collector
+
+PAGE_MAX_BYTES = 2_000_000
+PROBE_MAX_BYTES = 65_536
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Something a page makes the browser load."""
+
+    kind: str  # script, style, img, iframe, form, media
+    url: str
+    integrity: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str  # "home", or the posture.yaml page name (checkout, login ...)
+    url: str
+    response: HttpResponse | None
+    error: str | None = None
+    resources: tuple[Resource, ...] = ()
+    has_password_field: bool = False
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A request whose answer matters more than its body (redirect, security.txt, admin)."""
+
+    url: str
+    status: int | None
+    final_url: str | None = None
+    redirects: tuple[tuple[str, int], ...] = ()
+    error: str | None = None
+    body_excerpt: str = ""
+    has_password_field: bool = False
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class HttpFacts:
+    url: str
+    pages: tuple[Page, ...]
+    plain_http: Probe
+    security_txt: Probe
+    admin_paths: tuple[Probe, ...] = ()
+    payment_pages: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def home(self) -> Page:
+        return self.pages[0]
+
+
+class _ResourceParser(HTMLParser):
+    """Just enough HTML parsing to list what a page loads; the standard library's tolerant parser."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base = base
+        self.resources: list[Resource] = []
+        self.password = False
+
+    def _add(self, kind: str, ref: str | None, integrity: str | None = None) -> None:
+        if ref and not ref.startswith(("data:", "javascript:", "about:", "#", "mailto:", "tel:")):
+            self.resources.append(Resource(kind, urljoin(self.base, ref.strip()), integrity))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k.lower(): v for k, v in attrs}
+        if tag == "base" and a.get("href"):
+            self.base = urljoin(self.base, a["href"] or "")
+        elif tag == "script":
+            self._add("script", a.get("src"), a.get("integrity"))
+        elif tag == "link":
+            rel = (a.get("rel") or "").lower()
+            if "stylesheet" in rel:
+                self._add("style", a.get("href"), a.get("integrity"))
+            elif "preload" in rel or "modulepreload" in rel:
+                kind = "script" if (a.get("as") or "") == "script" else "media"
+                self._add(kind, a.get("href"), a.get("integrity"))
+        elif tag in ("img", "audio", "video", "source", "embed"):
+            self._add("img" if tag == "img" else "media", a.get("src"))
+        elif tag in ("iframe", "frame"):
+            self._add("iframe", a.get("src"))
+        elif tag == "object":
+            self._add("media", a.get("data"))
+        elif tag == "form":
+            self._add("form", a.get("action"))
+        elif tag == "input" and (a.get("type") or "").lower() == "password":
+            self.password = True
+
+
+def parse_resources(html: str, base: str) -> tuple[tuple[Resource, ...], bool]:
+    parser = _ResourceParser(base)
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001, S110 - a malformed page still yields what was parsed
+        pass
+    return tuple(dict.fromkeys(parser.resources)), parser.password
+
+
+def _page(name: str, url: str, ctx: CollectContext) -> Page:
+    try:
+        response = fetch(url, ctx.options, max_bytes=PAGE_MAX_BYTES)
+    except CollectError as exc:
+        return Page(name, url, None, error=str(exc))
+    resources: tuple[Resource, ...] = ()
+    password = False
+    if "html" in response.headers.get("content-type", "html"):
+        resources, password = parse_resources(response.text, response.url)
+    return Page(name, url, response, None, resources, password)
+
+
+def _probe(url: str, ctx: CollectContext, follow: bool = True) -> Probe:
+    try:
+        response = fetch(
+            url, ctx.options, max_bytes=PROBE_MAX_BYTES, max_redirects=5 if follow else 0
+        )
+    except CollectError as exc:
+        return Probe(url, None, error=str(exc))
+    text = response.text
+    _, password = parse_resources(text, response.url) if "<" in text else ((), False)
+    return Probe(
+        url,
+        response.status,
+        response.url,
+        tuple(response.redirects),
+        None,
+        text[:2000],
+        password,
+        response.headers.get("content-type", ""),
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def page_urls(target: Target) -> list[tuple[str, str]]:
+    """(name, absolute URL) for the home page and every named page, home first."""
+    base = target.options.get("url") or target.name
+    out = [("home", base)]
+    for name, value in (target.options.get("pages") or {}).items():
+        path = value["path"] if isinstance(value, dict) else value
+        out.append((name, urljoin(base, path)))
+    return out
+
+
+def _plain_http_url(target: Target) -> str:
+    explicit = target.options.get("http_url")
+    if explicit:
+        return str(explicit)
+    parts = urlsplit(target.options.get("url") or target.name)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit(("http", netloc, parts.path or "/", "", ""))
+
+
+def _payment_pages(target: Target, names: Iterable[str], ctx: CollectContext) -> frozenset[str]:
+    wanted = {str(n).lower() for n in ctx.policy.get("web.payment_page_names", [])}
+    return frozenset(n for n in names if n.lower() in wanted)
+
+
+@collector(name="http", target=TargetKind.STOREFRONT)
+def collect_http(target: Target, ctx: CollectContext) -> HttpFacts:
+    urls = page_urls(target)
+    pages = [_page(name, url, ctx) for name, url in urls]
+    if pages[0].response is None:
+        raise CollectError(pages[0].error or f"{target.name}: no answer")
+    origin = _origin(pages[0].response.url)
+    admin_paths: list[Probe] = []
+    for path in ctx.policy.get("web.admin_paths", []):
+        admin_paths.append(_probe(urljoin(origin + "/", str(path).lstrip("/")), ctx, follow=True))
+    return HttpFacts(
+        url=target.name,
+        pages=tuple(pages),
+        plain_http=_probe(_plain_http_url(target), ctx),
+        security_txt=_probe(origin + "/.well-known/security.txt", ctx),
+        admin_paths=tuple(admin_paths),
+        payment_pages=_payment_pages(target, [n for n, _ in urls], ctx),
+    )
