@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from posture.checks.collectors.storefront_http import HttpFacts, Page, collect_http
-
 from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 

@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from posture.checks.collectors.http_client import HttpResponse, fetch
-
 from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector

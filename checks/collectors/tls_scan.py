@@ -1,0 +1,517 @@
+"""One TLS scan per storefront host, through sslyze's Python API, with far fewer connections.
+
+sslyze's cipher-suite commands make one handshake per candidate suite (hundreds of connections per
+host). To learn which suites a server accepts we offer every candidate at once, note the one the
+server picks, remove it and repeat: (accepted + 1) handshakes per protocol version. The other
+sslyze commands we need (certificate, Heartbleed, ROBOT, CCS injection, renegotiation, compression,
+fallback SCSV) run through sslyze's own plugin implementations, sharing one connectivity test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from posture.errors import CollectError
+from posture.model import Target, TargetKind
+from posture.plugin import CollectContext, collector
+
+VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+PER_HOST_CONNECTIONS = 5
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str  # IANA/RFC name
+    openssl_name: str
+    key_size: int
+    anonymous: bool
+
+    @property
+    def forward_secret(self) -> bool:
+        if self.name.startswith("TLS_AES_") or self.name.startswith("TLS_CHACHA20_"):
+            return True  # TLS 1.3 suites are all (EC)DHE
+        return "_DHE_" in self.name or "_ECDHE_" in self.name
+
+    @property
+    def weakness(self) -> str | None:
+        n = self.name.upper()
+        if "_NULL_" in n or n.endswith("_NULL") or "WITH_NULL" in n:
+            return "NULL encryption"
+        if "EXPORT" in n:
+            return "EXPORT grade"
+        if self.anonymous or "_ANON_" in n or "_anon_" in self.name:
+            return "anonymous (no authentication)"
+        if "RC4" in n:
+            return "RC4"
+        if "3DES" in n or "DES_192" in n or "_DES_" in n or "DES_64" in n or "DES40" in n:
+            return "DES/3DES"
+        if "RC2" in n or "IDEA" in n:
+            return "legacy block cipher"
+        return None
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    subject: str
+    issuer: str
+    sans: tuple[str, ...]
+    not_before: dt.datetime
+    not_after: dt.datetime
+    key_type: str  # RSA, EC, DSA, Ed25519 ...
+    key_size: int
+    signature_hash: str | None
+    chain_subjects: tuple[str, ...]
+    hostname_matches: bool
+    trusted: bool
+    trust_errors: tuple[str, ...]
+    self_signed: bool
+    has_aia_issuer_url: bool
+    verified_chain_has_sha1: bool | None
+    ocsp_stapled: bool
+
+
+@dataclass(frozen=True)
+class TlsFacts:
+    host: str
+    port: int
+    address: str | None
+    accepted: dict[str, tuple[Suite, ...]] = field(default_factory=dict)
+    untested: dict[str, str] = field(default_factory=dict)  # version -> why it could not be tested
+    certificate: CertificateFacts | None = None
+    vulnerabilities: dict[str, bool | None] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # what sslyze could not run, and why
+    connections: int = 0
+
+    @property
+    def accepted_versions(self) -> set[str]:
+        return {v for v, suites in self.accepted.items() if suites}
+
+
+def _version_enum(name: str) -> Any:
+    from sslyze.server_connectivity import TlsVersionEnum
+
+    return {
+        "SSLv2": TlsVersionEnum.SSL_2_0,
+        "SSLv3": TlsVersionEnum.SSL_3_0,
+        "TLSv1.0": TlsVersionEnum.TLS_1_0,
+        "TLSv1.1": TlsVersionEnum.TLS_1_1,
+        "TLSv1.2": TlsVersionEnum.TLS_1_2,
+        "TLSv1.3": TlsVersionEnum.TLS_1_3,
+    }[name]
+
+
+class _Counter:
+    def __init__(self) -> None:
+        import threading
+
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int = 1) -> None:
+        with self._lock:
+            self.value += n
+
+
+def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite, ...]:
+    """Offer all remaining suites; the server picks one; remove it; repeat until refused."""
+    from nassl.ssl_client import ClientCertificateRequested, SslClient
+    from sslyze.errors import (
+        ServerRejectedTlsHandshake,
+        ServerTlsConfigurationNotSupported,
+        TlsHandshakeTimedOut,
+    )
+    from sslyze.plugins.openssl_cipher_suites._tls12_workaround import (
+        WorkaroundForTls12ForCipherSuites,
+    )
+    from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
+
+    tls_version = _version_enum(version)
+    candidates = CipherSuitesRepository.get_all_cipher_suites(tls_version)
+    groups: dict[bool, dict[str, Any]] = {True: {}, False: {}}
+    for suite in candidates:
+        if version == "TLSv1.3":
+            legacy = False
+        elif version == "TLSv1.2":
+            legacy = WorkaroundForTls12ForCipherSuites.requires_legacy_openssl(suite.openssl_name)
+        else:
+            legacy = True
+        groups[legacy][suite.openssl_name] = suite
+    accepted: list[Suite] = []
+    for legacy, remaining in groups.items():
+        while remaining:
+            connection = server_info.get_preconfigured_tls_connection(
+                override_tls_version=tls_version, should_use_legacy_openssl=legacy
+            )
+            client = connection.ssl_client
+            offer = ":".join(remaining)
+            if version == "TLSv1.3" and isinstance(client, SslClient):
+                client.set_ciphersuites(offer)
+            else:
+                client.set_cipher_list(offer)
+            counter.add()
+            try:
+                connection.connect()
+            except (ServerTlsConfigurationNotSupported, ClientCertificateRequested):
+                pass  # the handshake got far enough: the suite is accepted
+            except (ServerRejectedTlsHandshake, TlsHandshakeTimedOut):
+                break
+            except OSError:
+                break
+            try:
+                picked = client.get_current_cipher_name()
+            finally:
+                connection.close()
+            suite = remaining.pop(picked, None)
+            if suite is None:  # the name came back in another spelling: stop rather than loop
+                break
+            accepted.append(
+                Suite(suite.name, suite.openssl_name, suite.key_size, suite.is_anonymous)
+            )
+    return tuple(sorted(accepted, key=lambda s: s.name))
+
+
+def _run_plugin(server_info: Any, command: Any, extra: Any, counter: _Counter) -> Any:
+    from sslyze.plugins.plugin_base import ScanJobResult
+    from sslyze.plugins.scan_commands import ScanCommandsRepository
+
+    implementation = ScanCommandsRepository.get_implementation_cls(command)
+    jobs = implementation.scan_jobs_for_scan_command(server_info, extra)
+    results = []
+    for job in jobs:
+        counter.add()
+        try:
+            results.append(ScanJobResult(job.function_to_call(*job.function_arguments), None))
+        except Exception as exc:  # noqa: BLE001 - handed back to the plugin, which decides
+            results.append(ScanJobResult(None, exc))
+    return implementation.result_for_completed_scan_jobs(server_info, results)
+
+
+def _name(obj: Any) -> str:
+    try:
+        return str(obj.rfc4514_string())
+    except Exception:  # noqa: BLE001
+        return str(obj)
+
+
+def hostname_matches(host: str, names: tuple[str, ...]) -> bool:
+    """RFC 6125 matching: exact, or one wildcard as the whole left-most label."""
+    host = host.lower().rstrip(".")
+    for name in (n.lower().rstrip(".") for n in names):
+        if name == host:
+            return True
+        if name.startswith("*.") and "." in host:
+            if host.split(".", 1)[1] == name[2:] and host.split(".", 1)[0]:
+                return True
+    return False
+
+
+def _chain_trusted(
+    chain: list[Any], sans: tuple[str, ...], ca_bundle: str | None, now: dt.datetime
+) -> tuple[bool, tuple[str, ...]]:
+    """Is the received chain trusted by the public roots plus ``--ca-bundle``, whatever the name?
+
+    The name is checked apart (hostname_matches), so this validates against one of the
+    certificate's own names: an untrusted chain and a wrong name are two different findings.
+    """
+    import ipaddress
+
+    import certifi
+    from cryptography import x509
+    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+    roots = x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes())
+    if ca_bundle:
+        roots += x509.load_pem_x509_certificates(Path(ca_bundle).read_bytes())
+    if not sans:
+        return False, ("the certificate has no subjectAltName",)
+    name = sans[0]
+    subject: Any
+    try:
+        subject = x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        subject = x509.DNSName(name.replace("*.", "wildcard.", 1))
+    verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(subject)
+    try:
+        verifier.verify(chain[0], chain[1:])
+    except VerificationError as exc:
+        return False, (str(exc)[:300],)
+    except Exception as exc:  # noqa: BLE001 - malformed certificates land here
+        return False, (f"{exc.__class__.__name__}: {exc}"[:300],)
+    return True, ()
+
+
+def _certificate_facts(
+    result: Any, host: str, ca_bundle: str | None, now: dt.datetime
+) -> CertificateFacts | None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    if not result.certificate_deployments:
+        return None
+    deployment = result.certificate_deployments[0]
+    chain = deployment.received_certificate_chain
+    leaf = chain[0]
+    public_key = leaf.public_key()
+    key_type, key_size = "unknown", 0
+    if isinstance(public_key, rsa.RSAPublicKey):
+        key_type, key_size = "RSA", public_key.key_size
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        key_type, key_size = "EC", public_key.curve.key_size
+    elif isinstance(public_key, dsa.DSAPublicKey):
+        key_type, key_size = "DSA", public_key.key_size
+    elif isinstance(public_key, ed25519.Ed25519PublicKey):
+        key_type, key_size = "Ed25519", 256
+    elif isinstance(public_key, ed448.Ed448PublicKey):
+        key_type, key_size = "Ed448", 456
+    try:
+        sans = tuple(
+            str(v)
+            for v in leaf.extensions.get_extension_for_class(
+                x509.SubjectAlternativeName
+            ).value.get_values_for_type(x509.DNSName)
+        ) + tuple(
+            str(v)
+            for v in leaf.extensions.get_extension_for_class(
+                x509.SubjectAlternativeName
+            ).value.get_values_for_type(x509.IPAddress)
+        )
+    except x509.ExtensionNotFound:
+        sans = ()
+    try:
+        aia = leaf.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        has_aia = any(
+            d.access_method == x509.oid.AuthorityInformationAccessOID.CA_ISSUERS for d in aia
+        )
+    except x509.ExtensionNotFound:
+        has_aia = False
+    trusted, errors = _chain_trusted(chain, sans, ca_bundle, now)
+    hash_alg = leaf.signature_hash_algorithm
+    return CertificateFacts(
+        subject=_name(leaf.subject),
+        issuer=_name(leaf.issuer),
+        sans=sans,
+        not_before=leaf.not_valid_before_utc,
+        not_after=leaf.not_valid_after_utc,
+        key_type=key_type,
+        key_size=key_size,
+        signature_hash=hash_alg.name if hash_alg else None,
+        chain_subjects=tuple(_name(c.subject) for c in chain),
+        hostname_matches=hostname_matches(host, sans),
+        trusted=trusted,
+        trust_errors=errors,
+        self_signed=leaf.subject == leaf.issuer,
+        has_aia_issuer_url=has_aia,
+        verified_chain_has_sha1=deployment.verified_chain_has_sha1_signature,
+        ocsp_stapled=deployment.ocsp_response is not None,
+    )
+
+
+def scan_tls(
+    host: str,
+    port: int,
+    address: str | None,
+    timeout: float,
+    ca_bundle: str | None,
+    now: dt.datetime | None = None,
+) -> TlsFacts:
+    """Everything the TLS checks need about one host, in one pass."""
+    from sslyze.errors import ConnectionToServerFailed
+    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+    from sslyze.plugins.scan_commands import ScanCommand
+    from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivity_to_server
+    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+    location = ServerNetworkLocation(hostname=host, port=port, ip_address=address)
+    network = ServerNetworkConfiguration(
+        tls_server_name_indication=host,
+        network_timeout=max(1, int(round(timeout))),
+        network_max_retries=1,
+    )
+    counter = _Counter()
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        probing = check_connectivity_to_server(location, network)
+    except ConnectionToServerFailed as exc:
+        raise CollectError(f"{host}:{port}: TLS handshake failed: {exc.error_message}") from None
+    except OSError as exc:
+        raise CollectError(f"{host}:{port}: cannot connect: {exc.strerror or exc}") from None
+    counter.add(2)
+    info = ServerConnectivityInfo(location, network, probing)
+
+    accepted: dict[str, tuple[Suite, ...]] = {}
+    untested: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    vulnerabilities: dict[str, bool | None] = {}
+    certificate: CertificateFacts | None = None
+
+    extra = CertificateInfoExtraArgument(custom_ca_file=Path(ca_bundle)) if ca_bundle else None
+    plugin_jobs: dict[str, Callable[[], Any]] = {
+        "certificate": lambda: _run_plugin(info, ScanCommand.CERTIFICATE_INFO, extra, counter),
+        "heartbleed": lambda: _run_plugin(info, ScanCommand.HEARTBLEED, None, counter),
+        "robot": lambda: _run_plugin(info, ScanCommand.ROBOT, None, counter),
+        "ccs_injection": lambda: _run_plugin(
+            info, ScanCommand.OPENSSL_CCS_INJECTION, None, counter
+        ),
+        "renegotiation": lambda: _run_plugin(
+            info, ScanCommand.SESSION_RENEGOTIATION, None, counter
+        ),
+        "compression": lambda: _run_plugin(info, ScanCommand.TLS_COMPRESSION, None, counter),
+        "fallback_scsv": lambda: _run_plugin(info, ScanCommand.TLS_FALLBACK_SCSV, None, counter),
+    }
+    with ThreadPoolExecutor(max_workers=PER_HOST_CONNECTIONS, thread_name_prefix="tls") as pool:
+        suite_futures = {v: pool.submit(_enumerate, info, v, counter) for v in VERSIONS}
+        plugin_futures = {name: pool.submit(job) for name, job in plugin_jobs.items()}
+        for version, future in suite_futures.items():
+            try:
+                accepted[version] = future.result()
+            except Exception as exc:  # noqa: BLE001 - can't test is not pass
+                untested[version] = f"{exc.__class__.__name__}: {exc}"[:300]
+        for name, future in plugin_futures.items():
+            try:
+                result: Any = future.result()
+            except Exception as exc:  # noqa: BLE001 - reported as a skipped check
+                errors[name] = f"{exc.__class__.__name__}: {exc}"[:300]
+                continue
+            if name == "certificate":
+                certificate = _certificate_facts(result, host, ca_bundle, now)
+            elif name == "heartbleed":
+                vulnerabilities["heartbleed"] = result.is_vulnerable_to_heartbleed
+            elif name == "robot":
+                vulnerabilities["robot"] = _robot_vulnerable(result)
+            elif name == "ccs_injection":
+                vulnerabilities["ccs_injection"] = result.is_vulnerable_to_ccs_injection
+            elif name == "renegotiation":
+                vulnerabilities["insecure_renegotiation"] = not result.supports_secure_renegotiation
+                vulnerabilities["client_renegotiation_dos"] = (
+                    result.is_vulnerable_to_client_renegotiation_dos
+                )
+            elif name == "compression":
+                vulnerabilities["compression"] = result.supports_compression
+            elif name == "fallback_scsv":
+                vulnerabilities["no_fallback_scsv"] = not result.supports_fallback_scsv
+    return TlsFacts(
+        host=host,
+        port=port,
+        address=address,
+        accepted=accepted,
+        untested=untested,
+        certificate=certificate,
+        vulnerabilities=vulnerabilities,
+        errors=errors,
+        connections=counter.value,
+    )
+
+
+def _robot_vulnerable(result: Any) -> bool | None:
+    from sslyze.plugins.robot._robot_tester import RobotScanResultEnum
+
+    value = result.robot_result
+    if value in (
+        RobotScanResultEnum.VULNERABLE_STRONG_ORACLE,
+        RobotScanResultEnum.VULNERABLE_WEAK_ORACLE,
+    ):
+        return True
+    if value in (
+        RobotScanResultEnum.NOT_VULNERABLE_NO_ORACLE,
+        RobotScanResultEnum.NOT_VULNERABLE_RSA_NOT_SUPPORTED,
+    ):
+        return False
+    return None  # inconsistent results: can't tell
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One TLS endpoint of a storefront (the shop, or a page on another host) and its profile."""
+
+    facts: TlsFacts | None
+    profile_name: str
+    profile: dict[str, Any]
+    pages: tuple[str, ...]
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.facts.host}:{self.facts.port}" if self.facts else self.pages[0]
+
+
+@dataclass(frozen=True)
+class TlsScan:
+    endpoints: tuple[Endpoint, ...]
+
+
+def load_profile(name: str, base_dir: str) -> dict[str, Any]:
+    """A Mozilla profile by name, or a custom one from a JSON file in Mozilla's format."""
+    import json
+
+    from posture.policy import read_policy_text
+
+    if name in ("modern", "intermediate", "old"):
+        text, _ = read_policy_text("tls", "mozilla-server-side-tls.json")
+        return dict(json.loads(text)["configurations"][name])
+    path = Path(name) if Path(name).is_absolute() else Path(base_dir) / name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")[:1_000_000])
+    except (OSError, ValueError) as exc:
+        raise CollectError(f"{path}: cannot read TLS profile: {exc}") from None
+    if isinstance(data, dict) and "configurations" in data:
+        configurations = data["configurations"]
+        if len(configurations) != 1:
+            raise CollectError(
+                f"{path}: name one configuration (file has {sorted(configurations)})"
+            )
+        data = next(iter(configurations.values()))
+    if not isinstance(data, dict) or "tls_versions" not in data:
+        raise CollectError(f"{path}: not a Mozilla-format TLS profile (no tls_versions)")
+    return data
+
+
+@collector(name="tls", target=TargetKind.STOREFRONT)
+def collect_tls(target: Target, ctx: CollectContext) -> TlsScan:
+    base = target.options.get("url") or target.name
+    default = target.options.get("tls_profile") or ctx.policy.get("tls.default_profile")
+    wanted: dict[tuple[str, int], tuple[str, list[str]]] = {}
+    pages = [("home", base, default)]
+    for name, value in (target.options.get("pages") or {}).items():
+        path = value["path"] if isinstance(value, dict) else value
+        profile = (value.get("tls_profile") if isinstance(value, dict) else None) or default
+        pages.append((name, urljoin(base, path), profile))
+    for name, url, profile in pages:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            continue
+        key = (parts.hostname, parts.port or 443)
+        if key in wanted:
+            # The strictest profile named for an endpoint wins.
+            if _strictness(profile) > _strictness(wanted[key][0]):
+                wanted[key] = (profile, wanted[key][1])
+            wanted[key][1].append(name)
+        else:
+            wanted[key] = (profile, [name])
+    if not wanted:
+        raise CollectError(f"{target.name}: not an https:// URL, no TLS to scan")
+    endpoints = []
+    for index, ((host, port), (profile_name, names)) in enumerate(wanted.items()):
+        profile = load_profile(profile_name, ctx.base_dir)
+        address = ctx.options.resolve_address(host, port)
+        try:
+            facts = scan_tls(
+                host, port, address, ctx.options.timeout, ctx.options.ca_bundle, ctx.options.now
+            )
+        except CollectError:
+            if index == 0:
+                raise  # the shop itself is not reachable over TLS: the target can't be assessed
+            facts, error = None, f"{host}:{port} could not be scanned"
+            endpoints.append(Endpoint(None, profile_name, profile, tuple(names), error))
+            continue
+        endpoints.append(Endpoint(facts, profile_name, profile, tuple(names)))
+    return TlsScan(tuple(endpoints))
+
+
+def _strictness(profile: str) -> int:
+    return {"old": 0, "intermediate": 1, "modern": 2}.get(profile, 1)

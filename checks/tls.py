@@ -1,0 +1,499 @@
+"""Transport security of a storefront: protocols, cipher suites, the Mozilla profile, the
+certificate, and the vulnerabilities sslyze can test. Pure checks over one TLS scan per endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from posture.checks.collectors.tls_scan import Endpoint, TlsFacts, TlsScan, collect_tls
+from posture.model import Area, Severity, TargetKind
+from posture.plugin import CheckContext, Outcome, check
+
+__all__ = ["collect_tls"]
+
+MOZILLA = "https://wiki.mozilla.org/Security/Server_Side_TLS"
+SSL_CONFIG = "https://ssl-config.mozilla.org/"
+_MOZILLA_VERSION = {"TLSv1": "TLSv1.0"}
+
+
+def _each(
+    scan: TlsScan, body: Callable[[Endpoint, TlsFacts], Iterator[Outcome]]
+) -> Iterator[Outcome]:
+    """Run ``body`` for every scanned endpoint; an endpoint that failed gives an error outcome."""
+    for endpoint in scan.endpoints:
+        if endpoint.facts is None:
+            yield Outcome.error(endpoint.error or "not scanned", resource=endpoint.name)
+            continue
+        for outcome in body(endpoint, endpoint.facts):
+            yield replace(outcome, resource=outcome.resource or endpoint.name)
+
+
+def _suites(facts: TlsFacts, version: str) -> list[str]:
+    return [s.name for s in facts.accepted.get(version, ())]
+
+
+def _untested(facts: TlsFacts, versions: tuple[str, ...]) -> Iterator[Outcome]:
+    for version in versions:
+        if version in facts.untested:
+            yield Outcome.skip(
+                f"{version} could not be tested: {facts.untested[version]}", key=version
+            )
+
+
+@check(
+    id="TLS-SSL-PROTOCOL",
+    title="SSL 2.0 or SSL 3.0 accepted",
+    area=Area.TLS,
+    severity=Severity.CRITICAL,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Disable SSL 2.0 and 3.0 (nginx: ssl_protocols TLSv1.2 TLSv1.3;).",
+    references=[MOZILLA, "https://www.rfc-editor.org/rfc/rfc7568"],
+)
+def ssl_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        yield from _untested(facts, ("SSLv2", "SSLv3"))
+        for version in ("SSLv2", "SSLv3"):
+            if facts.accepted.get(version):
+                yield Outcome.fail(
+                    f"{version} accepted", evidence={"suites": _suites(facts, version)}, key=version
+                )
+
+    yield from _each(scan, body)
+
+
+@check(
+    id="TLS-LEGACY-PROTOCOL",
+    title="Legacy TLS 1.0/1.1 accepted",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Disable TLS 1.0 and 1.1; offer TLS 1.2 and 1.3 only.",
+    references=[SSL_CONFIG, "https://www.rfc-editor.org/rfc/rfc8996"],
+)
+def legacy_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        yield from _untested(facts, ("TLSv1.0", "TLSv1.1"))
+        for version in ("TLSv1.0", "TLSv1.1"):
+            if facts.accepted.get(version):
+                yield Outcome.fail(
+                    f"{version} accepted", evidence={"suites": _suites(facts, version)}, key=version
+                )
+
+    yield from _each(scan, body)
+
+
+@check(
+    id="TLS-MODERN-PROTOCOL-MISSING",
+    title="TLS 1.2 or TLS 1.3 not offered",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="Without TLS 1.2 modern clients cannot connect securely; without TLS 1.3 they "
+    "miss its faster handshake and simpler, forward-secret suites.",
+    remediation="Offer TLS 1.2 and TLS 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;).",
+    references=[SSL_CONFIG],
+)
+def modern_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        yield from _untested(facts, ("TLSv1.2", "TLSv1.3"))
+        if "TLSv1.2" not in facts.untested and not facts.accepted.get("TLSv1.2"):
+            required = "TLSv1.2" in [
+                _MOZILLA_VERSION.get(v, v) for v in endpoint.profile.get("tls_versions", [])
+            ]
+            if required:
+                yield Outcome.fail("TLS 1.2 not offered", key="TLSv1.2")
+        if "TLSv1.3" not in facts.untested and not facts.accepted.get("TLSv1.3"):
+            yield Outcome.fail("TLS 1.3 not offered", key="TLSv1.3", severity=Severity.LOW)
+
+    yield from _each(scan, body)
+
+
+@check(
+    id="TLS-WEAK-CIPHER",
+    title="Broken cipher suites accepted (NULL, EXPORT, anonymous, RC4, DES/3DES)",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Offer only AEAD suites with (EC)DHE key exchange; see the Mozilla intermediate profile.",
+    references=[SSL_CONFIG, "https://www.rfc-editor.org/rfc/rfc7465", "https://sweet32.info/"],
+)
+def weak_ciphers(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        for version, suites in facts.accepted.items():
+            for suite in suites:
+                weakness = suite.weakness
+                if weakness:
+                    severity = (
+                        Severity.CRITICAL
+                        if weakness.startswith(("NULL", "EXPORT", "anonymous"))
+                        else Severity.HIGH
+                    )
+                    yield Outcome.fail(
+                        f"{suite.name} ({weakness}) accepted over {version}",
+                        evidence={"version": version, "suite": suite.name, "weakness": weakness},
+                        severity=severity,
+                        key=f"{version}:{suite.name}",
+                    )
+
+    yield from _each(scan, body)
+
+
+@check(
+    id="TLS-NO-FORWARD-SECRECY",
+    title="Cipher suites without forward secrecy accepted",
+    area=Area.TLS,
+    severity=Severity.MEDIUM,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="With static RSA key exchange, whoever obtains the server's private key later can "
+    "decrypt every recorded session.",
+    remediation="Remove static-RSA suites (TLS_RSA_WITH_*); keep ECDHE/DHE suites only.",
+    references=[MOZILLA],
+)
+def forward_secrecy(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        for version, suites in facts.accepted.items():
+            plain = [s.name for s in suites if not s.forward_secret and not s.weakness]
+            if plain:
+                yield Outcome.fail(
+                    f"{len(plain)} suites without forward secrecy over {version}",
+                    evidence={"version": version, "suites": plain},
+                    key=version,
+                )
+
+    yield from _each(scan, body)
+
+
+@check(
+    id="TLS-MOZILLA-PROFILE",
+    title="TLS configuration deviates from its Mozilla profile",
+    area=Area.TLS,
+    severity=Severity.LOW,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="Compares accepted protocol versions and suites with the profile chosen for the "
+    "endpoint (intermediate by default; modern or old, or a custom Mozilla-format profile, per "
+    "storefront or page). Every deviation is listed.",
+    remediation="Generate the server configuration from https://ssl-config.mozilla.org/ for the profile.",
+    references=[SSL_CONFIG, MOZILLA],
+)
+def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        profile = endpoint.profile
+        versions = {_MOZILLA_VERSION.get(v, v) for v in profile.get("tls_versions", [])}
+        allowed12 = set(profile.get("ciphers", {}).get("iana", []))
+        allowed13 = set(profile.get("ciphersuites", []))
+        deviations: list[dict[str, Any]] = []
+        for version in sorted(facts.accepted_versions - versions):
+            deviations.append({"kind": "version not in profile", "version": version})
+        for version in sorted(versions - facts.accepted_versions - set(facts.untested)):
+            deviations.append({"kind": "profile version not offered", "version": version})
+        for version, suites in facts.accepted.items():
+            if version not in versions:
+                continue
+            allowed = allowed13 if version == "TLSv1.3" else allowed12
+            for suite in suites:
+                if suite.name not in allowed:
+                    deviations.append(
+                        {"kind": "suite not in profile", "version": version, "suite": suite.name}
+                    )
+        cert = facts.certificate
+        minimum = profile.get("rsa_key_size")
+        if cert and cert.key_type == "RSA" and minimum and cert.key_size < int(minimum):
+            deviations.append({"kind": "RSA key below profile", "bits": cert.key_size})
+        types = [t.lower() for t in profile.get("certificate_types", [])]
+        if (
+            cert
+            and types
+            and cert.key_type.lower() not in [t.replace("ecdsa", "ec") for t in types]
+        ):
+            deviations.append({"kind": "certificate type not in profile", "type": cert.key_type})
+        if deviations:
+            yield Outcome.fail(
+                f"{len(deviations)} deviations from the {endpoint.profile_name} profile",
+                evidence={"profile": endpoint.profile_name, "deviations": deviations},
+            )
+        else:
+            yield Outcome.passed(
+                f"matches the {endpoint.profile_name} profile",
+                evidence={"profile": endpoint.profile_name},
+            )
+
+    yield from _each(scan, body)
+
+
+def _cert_check(
+    scan: TlsScan, test: Callable[[Endpoint, TlsFacts, Any], Iterator[Outcome]]
+) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        if facts.certificate is None:
+            reason = facts.errors.get("certificate", "no certificate information")
+            yield Outcome.skip(f"certificate could not be analysed: {reason}")
+            return
+        yield from test(endpoint, facts, facts.certificate)
+
+    return _each(scan, body)
+
+
+def _cert_evidence(cert: Any) -> dict[str, Any]:
+    return {
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "not_before": cert.not_before.isoformat(),
+        "not_after": cert.not_after.isoformat(),
+        "sans": list(cert.sans),
+    }
+
+
+@check(
+    id="TLS-CERT-VALIDITY",
+    title="Certificate expired, not yet valid, or expiring soon",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Renew the certificate, and automate renewal (ACME) with monitoring.",
+    references=["https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5"],
+)
+def cert_validity(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    high = int(ctx.policy.get("tls.cert_expiry.high_days", 7))
+    medium = int(ctx.policy.get("tls.cert_expiry.medium_days", 30))
+
+    def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
+        evidence = _cert_evidence(cert)
+        if cert.not_after <= ctx.now:
+            yield Outcome.fail(
+                f"expired on {cert.not_after.date()}",
+                evidence=evidence,
+                severity=Severity.CRITICAL,
+                key="expired",
+            )
+        elif cert.not_before > ctx.now:
+            yield Outcome.fail(
+                f"not valid before {cert.not_before.date()}", evidence=evidence, key="not-yet-valid"
+            )
+        else:
+            days = (cert.not_after - ctx.now).days
+            evidence["days_left"] = days
+            if days < high:
+                yield Outcome.fail(f"expires in {days} days", evidence=evidence, key="expiring")
+            elif days < medium:
+                yield Outcome.fail(
+                    f"expires in {days} days",
+                    evidence=evidence,
+                    severity=Severity.MEDIUM,
+                    key="expiring",
+                )
+            else:
+                yield Outcome.passed(f"valid for {days} more days", evidence=evidence)
+
+    yield from _cert_check(scan, test)
+
+
+@check(
+    id="TLS-CERT-HOSTNAME",
+    title="Certificate does not match the host name",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Issue the certificate for every name the shop is served under (subjectAltName).",
+    references=["https://www.rfc-editor.org/rfc/rfc6125"],
+)
+def cert_hostname(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
+        if not cert.hostname_matches:
+            yield Outcome.fail(
+                f"{facts.host} is not among the certificate's names",
+                evidence={"host": facts.host, "sans": list(cert.sans), "subject": cert.subject},
+            )
+
+    yield from _cert_check(scan, test)
+
+
+@check(
+    id="TLS-CERT-UNTRUSTED",
+    title="Certificate chain not trusted (self-signed, unknown CA, or incomplete chain)",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="Validated against the public roots plus any --ca-bundle. A leaf that names where "
+    "its issuer can be downloaded (AIA) but whose issuer the server does not send is reported as an "
+    "incomplete chain: browsers may patch it up, many API clients and payment callbacks will not.",
+    remediation="Use a certificate from a public CA and send the full chain (leaf + intermediates).",
+    references=[
+        "https://www.ssllabs.com/ssltest/",
+        "https://www.rfc-editor.org/rfc/rfc5246#section-7.4.2",
+    ],
+)
+def cert_trust(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
+        if cert.trusted:
+            return
+        evidence = {
+            "chain": list(cert.chain_subjects),
+            "issuer": cert.issuer,
+            "errors": list(cert.trust_errors),
+        }
+        if cert.self_signed:
+            yield Outcome.fail("self-signed certificate", evidence=evidence, key="self-signed")
+        elif len(cert.chain_subjects) == 1 and cert.has_aia_issuer_url:
+            yield Outcome.fail(
+                f"incomplete chain: the server sends no intermediate for issuer {cert.issuer}",
+                evidence=evidence,
+                severity=Severity.MEDIUM,
+                key="incomplete-chain",
+            )
+        else:
+            yield Outcome.fail(
+                f"chain not trusted (issuer {cert.issuer})", evidence=evidence, key="untrusted"
+            )
+
+    yield from _cert_check(scan, test)
+
+
+@check(
+    id="TLS-CERT-WEAK-KEY",
+    title="Certificate key too small",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Use an RSA key of at least 2048 bits or an EC key on P-256 or larger.",
+    references=["https://csrc.nist.gov/pubs/sp/800/131/a/r2/final"],
+)
+def cert_key(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    min_rsa = int(ctx.policy.get("tls.min_rsa_bits", 2048))
+    min_ec = int(ctx.policy.get("tls.min_ec_bits", 256))
+
+    def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
+        evidence = {"key_type": cert.key_type, "key_size": cert.key_size}
+        if cert.key_type in ("RSA", "DSA") and cert.key_size < min_rsa:
+            yield Outcome.fail(f"{cert.key_type} key of {cert.key_size} bits", evidence=evidence)
+        elif cert.key_type == "EC" and cert.key_size < min_ec:
+            yield Outcome.fail(f"EC key of {cert.key_size} bits", evidence=evidence)
+        else:
+            yield Outcome.passed(f"{cert.key_type} {cert.key_size} bits", evidence=evidence)
+
+    yield from _cert_check(scan, test)
+
+
+@check(
+    id="TLS-CERT-SHA1",
+    title="Certificate signed with SHA-1",
+    area=Area.TLS,
+    severity=Severity.MEDIUM,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Reissue the certificate with a SHA-256 (or stronger) signature.",
+    references=["https://shattered.io/"],
+)
+def cert_sha1(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
+        if (cert.signature_hash or "").lower() in ("sha1", "md5") or cert.verified_chain_has_sha1:
+            yield Outcome.fail(
+                f"signature hash {cert.signature_hash}",
+                evidence={
+                    "signature_hash": cert.signature_hash,
+                    "chain": list(cert.chain_subjects),
+                },
+            )
+
+    yield from _cert_check(scan, test)
+
+
+_VULNERABILITIES: dict[str, tuple[str, Severity, str]] = {
+    "heartbleed": (
+        "vulnerable to Heartbleed (CVE-2014-0160)",
+        Severity.CRITICAL,
+        "Upgrade OpenSSL.",
+    ),
+    "robot": (
+        "vulnerable to ROBOT (RSA padding oracle)",
+        Severity.HIGH,
+        "Disable RSA key exchange.",
+    ),
+    "ccs_injection": (
+        "vulnerable to OpenSSL CCS injection (CVE-2014-0224)",
+        Severity.HIGH,
+        "Upgrade OpenSSL.",
+    ),
+    "insecure_renegotiation": (
+        "no secure renegotiation (RFC 5746)",
+        Severity.MEDIUM,
+        "Upgrade the TLS stack.",
+    ),
+    "client_renegotiation_dos": (
+        "accepts client-initiated renegotiation (DoS)",
+        Severity.LOW,
+        "Disable client-initiated renegotiation.",
+    ),
+    "compression": ("TLS compression enabled (CRIME)", Severity.MEDIUM, "Disable TLS compression."),
+    "no_fallback_scsv": (
+        "no downgrade protection (TLS_FALLBACK_SCSV)",
+        Severity.LOW,
+        "Upgrade the TLS stack to one that honours TLS_FALLBACK_SCSV.",
+    ),
+}
+
+
+_PLUGIN_OF = {
+    "insecure_renegotiation": "renegotiation",
+    "client_renegotiation_dos": "renegotiation",
+    "no_fallback_scsv": "fallback_scsv",
+}
+
+
+@check(
+    id="TLS-VULNERABILITY",
+    title="Known TLS implementation vulnerability",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="Heartbleed, ROBOT, OpenSSL CCS injection, insecure renegotiation, client-initiated "
+    "renegotiation, TLS compression (CRIME) and missing downgrade protection, as sslyze tests them.",
+    remediation="Upgrade the TLS library and apply the fix named in each finding.",
+    references=["https://github.com/nabla-c0d3/sslyze"],
+)
+def vulnerabilities(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        for name, (message, severity, fix) in _VULNERABILITIES.items():
+            value = facts.vulnerabilities.get(name)
+            if value is None:
+                error = facts.errors.get(_PLUGIN_OF.get(name, name), "")
+                if name in facts.vulnerabilities or error:
+                    yield Outcome.skip(
+                        f"{name} could not be tested: {error or 'inconclusive'}", key=name
+                    )
+            elif value:
+                yield Outcome.fail(
+                    message, evidence={"test": name, "fix": fix}, severity=severity, key=name
+                )
+
+    yield from _each(scan, body)
+
+
+@check(
+    id="TLS-OCSP-STAPLING",
+    title="OCSP stapling not enabled",
+    area=Area.TLS,
+    severity=Severity.INFO,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    remediation="Enable OCSP stapling (nginx: ssl_stapling on; ssl_stapling_verify on;).",
+    references=["https://www.rfc-editor.org/rfc/rfc6066#section-8"],
+)
+def ocsp_stapling(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
+        if not cert.ocsp_stapled:
+            yield Outcome.fail("the server staples no OCSP response")
+
+    yield from _cert_check(scan, test)
