@@ -493,7 +493,11 @@ def vulnerabilities(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def ocsp_stapling(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
-        if not cert.ocsp_stapled:
+        if cert.ocsp_stapled:
+            yield Outcome.passed("an OCSP response is stapled")
+        elif not cert.has_ocsp_url:
+            yield Outcome.skip("the certificate names no OCSP responder, so nothing can be stapled")
+        else:
             yield Outcome.fail("the server staples no OCSP response")
 
     yield from _cert_check(scan, test)

@@ -74,6 +74,7 @@ class CertificateFacts:
     has_aia_issuer_url: bool
     verified_chain_has_sha1: bool | None
     ocsp_stapled: bool
+    has_ocsp_url: bool = False
 
 
 @dataclass(frozen=True)
@@ -288,8 +289,9 @@ def _certificate_facts(
         has_aia = any(
             d.access_method == x509.oid.AuthorityInformationAccessOID.CA_ISSUERS for d in aia
         )
+        has_ocsp = any(d.access_method == x509.oid.AuthorityInformationAccessOID.OCSP for d in aia)
     except x509.ExtensionNotFound:
-        has_aia = False
+        has_aia = has_ocsp = False
     trusted, errors = _chain_trusted(chain, sans, ca_bundle, now)
     hash_alg = leaf.signature_hash_algorithm
     return CertificateFacts(
@@ -309,6 +311,7 @@ def _certificate_facts(
         has_aia_issuer_url=has_aia,
         verified_chain_has_sha1=deployment.verified_chain_has_sha1_signature,
         ocsp_stapled=deployment.ocsp_response is not None,
+        has_ocsp_url=has_ocsp,
     )
 
 

@@ -96,6 +96,7 @@ def issue(
     days: int = 90,
     hash_algorithm: Any = None,  # SHA-1 allowed here on purpose: tests need such certificates
     is_ca: bool = False,
+    aia_issuer_url: str | None = None,
 ) -> Issued:
     """A certificate for ``names`` (DNS names or IP addresses) signed by ``ca``."""
     key = key or make_key()
@@ -118,11 +119,33 @@ def issue(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
         )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if is_ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
     if not is_ca:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+    if aia_issuer_url:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(aia_issuer_url),
+                    )
+                ]
+            ),
+            critical=False,
         )
     cert = builder.sign(ca.key, hash_algorithm or hashes.SHA256())
     return Issued(cert, key)

@@ -1,0 +1,164 @@
+"""TLS and HTTP checks against real servers: Debian's nginx and Python sockets on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from posture.config import load_config
+from posture.engine import ScanRequest, scan
+from posture.model import Result, Severity, Status
+from posture.plugin import ScanOptions
+from posture.scanreport import ScanReport
+
+from .testbed.nginx import NGINX
+from .testbed.shops import Shops, build_shops
+
+pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="Debian nginx is not installed")
+
+TIMEOUT = 3.0
+
+
+@pytest.fixture(scope="module")
+def shops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shops]:
+    built = build_shops(tmp_path_factory.mktemp("shops"))
+    try:
+        yield built
+    finally:
+        built.stop()
+
+
+@pytest.fixture(scope="module")
+def report(shops: Shops, tmp_path_factory: pytest.TempPathFactory) -> tuple[ScanReport, float]:
+    lines = ["version: 1", "storefronts:"]
+    for name, url in shops.urls.items():
+        lines.append(f"  - url: {url}\n    name: {name}")
+        if name == "good":
+            lines.append(f"    http_url: {shops.extra['good_http']}\n    pages: {{checkout: /checkout}}")
+        elif name == "bad-web":
+            lines.append(f"    http_url: {shops.extra['bad_http']}\n    pages: {{checkout: /checkout}}")
+        else:
+            lines.append(f"    http_url: {url.replace('https://', 'http://')}")
+    path = tmp_path_factory.mktemp("config") / "posture.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    options = ScanOptions(timeout=TIMEOUT, ca_bundle=str(shops.ca_path), collect_timeout=60)
+    started = time.monotonic()
+    result = scan(ScanRequest(config=load_config(path), options=options))
+    return result, time.monotonic() - started
+
+
+def results(report: tuple[ScanReport, float], shops: Shops, name: str, check_id: str | None = None) -> list[Result]:
+    url = shops.urls[name]
+    return [r for r in report[0].results if r.target == url and (check_id is None or r.check_id == check_id)]
+
+
+def failing(report: tuple[ScanReport, float], shops: Shops, name: str) -> dict[str, list[Result]]:
+    out: dict[str, list[Result]] = {}
+    for r in results(report, shops, name):
+        if r.status is Status.FAIL:
+            out.setdefault(r.check_id, []).append(r)
+    return out
+
+
+def test_good_shop_fails_nothing_in_tls_and_web(report: tuple[ScanReport, float], shops: Shops) -> None:
+    bad = {cid: [r.message for r in rs] for cid, rs in failing(report, shops, "good").items()}
+    assert bad == {}
+    statuses = {r.check_id: r.status for r in results(report, shops, "good")}
+    assert statuses["TLS-MOZILLA-PROFILE"] is Status.PASS
+    assert statuses["WEB-HTTPS-REDIRECT"] is Status.PASS
+    assert statuses["TLS-OCSP-STAPLING"] is Status.SKIPPED  # no responder named: can't test, not pass
+    inventory = results(report, shops, "good", "WEB-THIRD-PARTY-INVENTORY")[0]
+    assert [o["origin"] for o in inventory.evidence["origins"]] == ["https://cdn.vendor.test"]
+
+
+def test_bad_web_shop(report: tuple[ScanReport, float], shops: Shops) -> None:
+    bad = failing(report, shops, "bad-web")
+    assert {"WEB-HSTS", "WEB-CLICKJACKING", "WEB-NOSNIFF", "WEB-REFERRER-POLICY", "WEB-HTTPS-REDIRECT",
+            "WEB-SECURITY-TXT", "ACCESS-ADMIN-EXPOSED"} <= set(bad)
+    assert "unsafe-inline" in bad["WEB-CSP"][0].message
+    disclosed = {r.evidence["header"] for r in bad["WEB-VERSION-DISCLOSURE"]}
+    assert disclosed == {"server", "x-powered-by"}
+    cookie = bad["WEB-COOKIE-FLAGS"][0]
+    assert cookie.severity is Severity.HIGH and cookie.evidence["session_cookie"] is True
+    assert set(cookie.evidence["missing"]) == {"secure", "httponly", "samesite"}
+    mixed = {r.evidence["url"]: r.severity for r in bad["WEB-MIXED-CONTENT"]}
+    assert mixed == {"http://insecure.test/app.js": Severity.HIGH, "http://images.test/banner.jpg": Severity.MEDIUM}
+    sri = {(r.evidence["page"], r.evidence["script"]): r.severity for r in bad["WEB-SCRIPT-INTEGRITY"]}
+    assert sri[("checkout", "https://js.payments.test/v3/pay.js")] is Severity.HIGH
+    assert sri[("home", "https://cdn.tracker.test/tag.js")] is Severity.MEDIUM
+    admin = bad["ACCESS-ADMIN-EXPOSED"]
+    assert [r.key for r in admin] == ["/admin"] and admin[0].area.value == "access"
+
+
+def test_legacy_protocols_and_ciphers(report: tuple[ScanReport, float], shops: Shops) -> None:
+    bad = failing(report, shops, "legacy")
+    assert {r.key for r in bad["TLS-LEGACY-PROTOCOL"]} == {"TLSv1.0", "TLSv1.1"}
+    weak = {(r.evidence["suite"], r.severity) for r in bad["TLS-WEAK-CIPHER"]}
+    # Debian's OpenSSL 3 cannot serve RC4, 3DES or EXPORT suites: NULL stands in for them here,
+    # and test_tls_classification covers the other names.
+    assert weak == {("TLS_RSA_WITH_NULL_SHA256", Severity.CRITICAL)}
+    no_fs = {s for r in bad["TLS-NO-FORWARD-SECRECY"] for s in r.evidence["suites"]}
+    assert "TLS_RSA_WITH_AES_128_CBC_SHA" in no_fs
+    assert "TLSv1.3" in {r.key for r in bad["TLS-MODERN-PROTOCOL-MISSING"]}
+    kinds = {d["kind"] for r in bad["TLS-MOZILLA-PROFILE"] for d in r.evidence["deviations"]}
+    assert {"version not in profile", "suite not in profile"} <= kinds
+    assert "TLS-CERT-UNTRUSTED" not in bad
+
+
+@pytest.mark.parametrize(
+    ("name", "check_id", "key", "severity"),
+    [
+        ("expired", "TLS-CERT-VALIDITY", "expired", Severity.CRITICAL),
+        ("notyet", "TLS-CERT-VALIDITY", "not-yet-valid", Severity.HIGH),
+        ("expiring", "TLS-CERT-VALIDITY", "expiring", Severity.HIGH),
+        ("wrongname", "TLS-CERT-HOSTNAME", None, Severity.HIGH),
+        ("selfsigned", "TLS-CERT-UNTRUSTED", "self-signed", Severity.HIGH),
+        ("incomplete", "TLS-CERT-UNTRUSTED", "incomplete-chain", Severity.MEDIUM),
+        ("weakkey", "TLS-CERT-WEAK-KEY", None, Severity.HIGH),
+        ("sha1", "TLS-CERT-SHA1", None, Severity.MEDIUM),
+    ],
+)
+def test_certificate_problems(
+    report: tuple[ScanReport, float], shops: Shops, name: str, check_id: str, key: str | None, severity: Severity
+) -> None:
+    bad = failing(report, shops, name)
+    assert check_id in bad, {k: [r.message for r in v] for k, v in bad.items()}
+    found = bad[check_id][0]
+    assert found.key == key and found.severity is severity
+    assert found.resource and found.resource.startswith("localhost:")
+
+
+def test_certificate_evidence_is_kept(report: tuple[ScanReport, float], shops: Shops) -> None:
+    found = results(report, shops, "expiring", "TLS-CERT-VALIDITY")[0]
+    assert found.evidence["days_left"] in (3, 4)
+    assert found.evidence["issuer"] == "CN=posture tests intermediate CA"
+    # days_left changes every day; the fingerprint must not
+    assert found.with_(evidence={}).fingerprint == found.fingerprint
+
+
+@pytest.mark.parametrize("name", ["silent", "refused", "plain-on-tls", "loop", "bigpage"])
+def test_bad_targets_give_errors_and_spare_the_others(
+    report: tuple[ScanReport, float], shops: Shops, name: str
+) -> None:
+    mine = results(report, shops, name)
+    assert mine, name
+    errors = [r for r in mine if r.status is Status.ERROR]
+    if name == "loop":
+        assert any("redirect loop" in r.message or "more than" in r.message for r in errors)
+    elif name == "bigpage":
+        # the TLS part is fine; the page is cut at the size limit and still analysed
+        assert not errors
+        assert any(r.check_id == "WEB-HSTS" and r.status is Status.FAIL for r in mine)
+    else:
+        assert errors and all(r.check_id.startswith(("TLS-", "WEB-", "ACCESS-")) for r in errors)
+    # the good shop's results are complete whatever happened here
+    assert len(failing(report, shops, "good")) == 0
+
+
+def test_scan_of_all_targets_stays_within_timeouts(report: tuple[ScanReport, float]) -> None:
+    # Every network operation has a timeout of TIMEOUT seconds; the silent server must not hold
+    # the scan for longer than a few of them.
+    assert report[1] < 120
