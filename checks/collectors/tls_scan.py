@@ -338,8 +338,18 @@ def scan_tls(
     )
     counter = _Counter()
     now = now or dt.datetime.now(dt.UTC)
+    from posture.runner import CallTimeout, call_with_timeout
+
     try:
-        probing = check_connectivity_to_server(location, network)
+        # sslyze tries every protocol version, each with retries: against a server that accepts
+        # and never answers that takes ten times the timeout. Bound it.
+        probing = call_with_timeout(
+            lambda: check_connectivity_to_server(location, network), timeout * 2 + 1, "tls-probe"
+        )
+    except CallTimeout:
+        raise CollectError(
+            f"{host}:{port}: no TLS handshake completed within {timeout * 2 + 1:g} s"
+        ) from None
     except ConnectionToServerFailed as exc:
         raise CollectError(f"{host}:{port}: TLS handshake failed: {exc.error_message}") from None
     except OSError as exc:
