@@ -73,16 +73,53 @@ def fetch(
     """Fetch ``url``, following at most ``max_redirects`` http(s) redirects.
 
     Raises ``CollectError`` with one line naming the URL on any failure (refused, timeout, TLS
-    error, redirect loop, a scheme other than http/https).
+    error, redirect loop, a scheme other than http/https). For several requests to one site, use
+    ``HttpClient`` instead: it keeps connections alive between them.
     """
-    import requests
+    with HttpClient(options) as client:
+        return client.fetch(
+            url, method=method, max_bytes=max_bytes, max_redirects=max_redirects, headers=headers
+        )
 
-    started = time.monotonic()
-    deadline = started + options.timeout * 3
-    hops: list[tuple[str, int]] = []
-    seen: set[str] = set()
-    current = url
-    with _session(options) as session:
+
+class HttpClient:
+    """A session of our own per collector run: keep-alive within it, pins and trust never
+    leaking between scans."""
+
+    def __init__(self, options: ScanOptions) -> None:
+        import requests
+
+        self.options = options
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or netrc from the environment
+        adapter = _make_adapter(options.ca_bundle)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_redirects: int = 5,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        import requests
+
+        options = self.options
+        session = self.session
+        started = time.monotonic()
+        deadline = started + options.timeout * 3
+        hops: list[tuple[str, int]] = []
+        seen: set[str] = set()
+        current = url
         while True:
             scheme = urlsplit(current).scheme
             if scheme not in ("http", "https"):
@@ -169,11 +206,14 @@ def _send(
     request_headers.update(headers or {})
     target = url
     pinned = options.resolve_address(host, port)
+    adapter = session.get_adapter(url)
     if pinned:
         netloc = f"{_host_for_url(pinned)}:{port}"
         target = urlunsplit(parts._replace(netloc=netloc))
         request_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
-        session.get_adapter(target).pin(host)
+        adapter.pin(host)
+    else:
+        adapter.pin(None)
     return session.request(
         method,
         target,
@@ -183,29 +223,6 @@ def _send(
         stream=True,
         verify=True,
     )
-
-
-class _Session:
-    """A requests session of our own per fetch: pins and trust never leak between targets."""
-
-    def __init__(self, options: ScanOptions) -> None:
-        import requests
-
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies or netrc from the environment
-        adapter = _make_adapter(options.ca_bundle)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-
-    def __enter__(self) -> Any:
-        return self.session
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
-
-
-def _session(options: ScanOptions) -> _Session:
-    return _Session(options)
 
 
 def _make_adapter(ca_bundle: str | None) -> Any:
@@ -233,8 +250,14 @@ def _make_adapter(ca_bundle: str | None) -> Any:
             conn.ca_certs = None
             conn.ca_cert_dir = None
 
-        def pin(self, host: str) -> None:
-            self.poolmanager.connection_pool_kw["server_hostname"] = host
-            self.poolmanager.connection_pool_kw["assert_hostname"] = host
+        def pin(self, host: str | None) -> None:
+            """SNI and the name check for the next request (pools are keyed on them)."""
+            kw = self.poolmanager.connection_pool_kw
+            if host is None:
+                kw.pop("server_hostname", None)
+                kw.pop("assert_hostname", None)
+            else:
+                kw["server_hostname"] = host
+                kw["assert_hostname"] = host
 
     return PinnedAdapter()

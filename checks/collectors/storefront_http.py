@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from posture.checks.collectors.http_client import HttpResponse, fetch
+from posture.checks.collectors.http_client import HttpClient, HttpResponse
 from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
@@ -112,9 +112,9 @@ def parse_resources(html: str, base: str) -> tuple[tuple[Resource, ...], bool]:
     return tuple(dict.fromkeys(parser.resources)), parser.password
 
 
-def _page(name: str, url: str, ctx: CollectContext) -> Page:
+def _page(name: str, url: str, client: HttpClient) -> Page:
     try:
-        response = fetch(url, ctx.options, max_bytes=PAGE_MAX_BYTES)
+        response = client.fetch(url, max_bytes=PAGE_MAX_BYTES)
     except CollectError as exc:
         return Page(name, url, None, error=str(exc))
     resources: tuple[Resource, ...] = ()
@@ -124,11 +124,9 @@ def _page(name: str, url: str, ctx: CollectContext) -> Page:
     return Page(name, url, response, None, resources, password)
 
 
-def _probe(url: str, ctx: CollectContext, follow: bool = True) -> Probe:
+def _probe(url: str, client: HttpClient, follow: bool = True) -> Probe:
     try:
-        response = fetch(
-            url, ctx.options, max_bytes=PROBE_MAX_BYTES, max_redirects=5 if follow else 0
-        )
+        response = client.fetch(url, max_bytes=PROBE_MAX_BYTES, max_redirects=5 if follow else 0)
     except CollectError as exc:
         return Probe(url, None, error=str(exc))
     text = response.text
@@ -178,18 +176,20 @@ def _payment_pages(target: Target, names: Iterable[str], ctx: CollectContext) ->
 @collector(name="http", target=TargetKind.STOREFRONT)
 def collect_http(target: Target, ctx: CollectContext) -> HttpFacts:
     urls = page_urls(target)
-    pages = [_page(name, url, ctx) for name, url in urls]
-    if pages[0].response is None:
-        raise CollectError(pages[0].error or f"{target.name}: no answer")
-    origin = _origin(pages[0].response.url)
-    admin_paths: list[Probe] = []
-    for path in ctx.policy.get("web.admin_paths", []):
-        admin_paths.append(_probe(urljoin(origin + "/", str(path).lstrip("/")), ctx, follow=True))
-    return HttpFacts(
-        url=target.name,
-        pages=tuple(pages),
-        plain_http=_probe(_plain_http_url(target), ctx),
-        security_txt=_probe(origin + "/.well-known/security.txt", ctx),
-        admin_paths=tuple(admin_paths),
-        payment_pages=_payment_pages(target, [n for n, _ in urls], ctx),
-    )
+    with HttpClient(ctx.options) as client:
+        pages = [_page(name, url, client) for name, url in urls]
+        if pages[0].response is None:
+            raise CollectError(pages[0].error or f"{target.name}: no answer")
+        origin = _origin(pages[0].response.url)
+        admin_paths = [
+            _probe(urljoin(origin + "/", str(path).lstrip("/")), client)
+            for path in ctx.policy.get("web.admin_paths", [])
+        ]
+        return HttpFacts(
+            url=target.name,
+            pages=tuple(pages),
+            plain_http=_probe(_plain_http_url(target), client),
+            security_txt=_probe(origin + "/.well-known/security.txt", client),
+            admin_paths=tuple(admin_paths),
+            payment_pages=_payment_pages(target, [n for n, _ in urls], ctx),
+        )

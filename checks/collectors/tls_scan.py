@@ -367,7 +367,6 @@ def scan_tls(
     plugin_jobs: dict[str, Callable[[], Any]] = {
         "certificate": lambda: _run_plugin(info, ScanCommand.CERTIFICATE_INFO, extra, counter),
         "heartbleed": lambda: _run_plugin(info, ScanCommand.HEARTBLEED, None, counter),
-        "robot": lambda: _run_plugin(info, ScanCommand.ROBOT, None, counter),
         "ccs_injection": lambda: _run_plugin(
             info, ScanCommand.OPENSSL_CCS_INJECTION, None, counter
         ),
@@ -385,6 +384,15 @@ def scan_tls(
                 accepted[version] = future.result()
             except Exception as exc:  # noqa: BLE001 - can't test is not pass
                 untested[version] = f"{exc.__class__.__name__}: {exc}"[:300]
+        # ROBOT attacks RSA key exchange and costs dozens of handshakes: run it only when the
+        # server accepts an RSA key-exchange suite (or when we could not tell).
+        rsa_kex = any(s.name.startswith("TLS_RSA_") for suites in accepted.values() for s in suites)
+        if rsa_kex or untested:
+            plugin_futures["robot"] = pool.submit(
+                _run_plugin, info, ScanCommand.ROBOT, None, counter
+            )
+        else:
+            vulnerabilities["robot"] = False
         for name, future in plugin_futures.items():
             try:
                 result: Any = future.result()

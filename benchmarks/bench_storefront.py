@@ -1,0 +1,103 @@
+"""posture's storefront scan (TLS + HTTP) vs the sslyze CLI's default scan, same loopback hosts.
+
+    python benchmarks/bench_storefront.py [--hosts 1 20]
+
+Starts Debian nginx with N server blocks on the Mozilla intermediate profile (full security
+headers), counts TLS connections at the server (nginx stub_status 'accepts', read on a separate
+plain port), and measures wall time and peak RSS (wait4) of each tool in its own process.
+Target (issue 4): posture <= 0.5x sslyze's wall time and <= 1/5 of its connections per host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.testbed.nginx import Nginx  # noqa: E402
+from tests.testbed.shops import GOOD_HEADERS, GOOD_PAGE, _directive, _tls  # noqa: E402
+
+from posture.demo.certs import issue, make_ca  # noqa: E402
+
+
+def accepted(status_url: str) -> int:
+    with urllib.request.urlopen(status_url, timeout=5) as response:  # noqa: S310 - loopback
+        lines = response.read().decode().splitlines()
+    return int(lines[2].split()[0])
+
+
+def run(argv: list[str]) -> tuple[float, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1, 3):
+        raise SystemExit(f"{argv[:3]} exited {code}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", type=int, nargs="+", default=[1, 20])
+    counts = parser.parse_args().hosts
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["POSTURE_BENCH_DIR"] = tmp
+        root = Path(tmp)
+        ca = make_ca("bench CA")
+        ca_path = root / "ca.pem"
+        ca_path.write_bytes(ca.cert_pem())
+        cert, key = issue(ca, ["localhost", "127.0.0.1"], days=90).write(root, "leaf")
+        nginx = Nginx(root / "nginx")
+        ports = [
+            nginx.add(
+                f"shop{i}",
+                _tls(cert, key) + GOOD_HEADERS + f"    location / {{ return 200 '{_directive(GOOD_PAGE)}'; }}\n",
+            )
+            for i in range(max(counts))
+        ]
+        status_port = nginx.add("status", "    location / { stub_status; }", tls=False)
+        nginx.start()
+        status = f"http://127.0.0.1:{status_port}/"
+        posture = [sys.executable, "-m", "posture"]
+        print(f"{'tool':<8} {'hosts':>5} {'wall s':>8} {'peak RSS MiB':>13} {'TLS conns/host':>15}")
+        try:
+            for n in counts:
+                targets = [f"localhost:{p}" for p in ports[:n]]
+                config = root / f"posture-{n}.yaml"
+                config.write_text(
+                    "version: 1\nstorefronts:\n"
+                    + "".join(f"  - url: https://{t}/\n    http_url: http://127.0.0.1:{status_port}/\n" for t in targets)
+                )
+                for tool, argv in (
+                    ("posture", [*posture, "scan", "-c", str(config), "--ca-bundle", str(ca_path),
+                                 "--only", "tls", "--only", "web", "--only", "ACCESS-ADMIN-EXPOSED",
+                                 "--concurrency", "8", "--format", "json", "-o", str(root / "out.json")]),
+                    ("sslyze", [sys.executable, "-m", "sslyze", *targets]),
+                ):
+                    before = accepted(status)
+                    wall, rss = run(argv)
+                    # status requests themselves are counted: one per reading
+                    conns = (accepted(status) - before - 1) / n
+                    if tool == "posture":
+                        import json
+
+                        doc = json.loads((root / "out.json").read_text())
+                        errors = [r["message"] for r in doc["results"] if r["status"] == "error"]
+                        if errors:
+                            print(f"  posture errors: {len(errors)}, e.g. {errors[0]}")
+                    print(f"{tool:<8} {n:>5} {wall:>8.2f} {rss:>13.1f} {conns:>15.1f}")
+        finally:
+            nginx.stop()
+
+
+if __name__ == "__main__":
+    main()
