@@ -22,10 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from posture.demo.certs import issue, make_ca  # noqa: E402
 from tests.testbed.nginx import Nginx  # noqa: E402
 from tests.testbed.shops import GOOD_HEADERS, GOOD_PAGE, _directive, _tls  # noqa: E402
-
-from posture.demo.certs import issue, make_ca  # noqa: E402
 
 
 def accepted(status_url: str) -> int:
@@ -60,7 +59,9 @@ def main() -> None:
         ports = [
             nginx.add(
                 f"shop{i}",
-                _tls(cert, key) + GOOD_HEADERS + f"    location / {{ return 200 '{_directive(GOOD_PAGE)}'; }}\n",
+                _tls(cert, key)
+                + GOOD_HEADERS
+                + f"    location / {{ return 200 '{_directive(GOOD_PAGE)}'; }}\n",
             )
             for i in range(max(counts))
         ]
@@ -75,12 +76,35 @@ def main() -> None:
                 config = root / f"posture-{n}.yaml"
                 config.write_text(
                     "version: 1\nstorefronts:\n"
-                    + "".join(f"  - url: https://{t}/\n    http_url: http://127.0.0.1:{status_port}/\n" for t in targets)
+                    + "".join(
+                        f"  - url: https://{t}/\n    http_url: http://127.0.0.1:{status_port}/\n"
+                        for t in targets
+                    )
                 )
                 for tool, argv in (
-                    ("posture", [*posture, "scan", "-c", str(config), "--ca-bundle", str(ca_path),
-                                 "--only", "tls", "--only", "web", "--only", "ACCESS-ADMIN-EXPOSED",
-                                 "--concurrency", "8", "--format", "json", "-o", str(root / "out.json")]),
+                    (
+                        "posture",
+                        [
+                            *posture,
+                            "scan",
+                            "-c",
+                            str(config),
+                            "--ca-bundle",
+                            str(ca_path),
+                            "--only",
+                            "tls",
+                            "--only",
+                            "web",
+                            "--only",
+                            "ACCESS-ADMIN-EXPOSED",
+                            "--concurrency",
+                            "8",
+                            "--format",
+                            "json",
+                            "-o",
+                            str(root / "out.json"),
+                        ],
+                    ),
                     ("sslyze", [sys.executable, "-m", "sslyze", *targets]),
                 ):
                     before = accepted(status)

@@ -37,9 +37,13 @@ def report(shops: Shops, tmp_path_factory: pytest.TempPathFactory) -> tuple[Scan
     for name, url in shops.urls.items():
         lines.append(f"  - url: {url}\n    name: {name}")
         if name == "good":
-            lines.append(f"    http_url: {shops.extra['good_http']}\n    pages: {{checkout: /checkout}}")
+            lines.append(
+                f"    http_url: {shops.extra['good_http']}\n    pages: {{checkout: /checkout}}"
+            )
         elif name == "bad-web":
-            lines.append(f"    http_url: {shops.extra['bad_http']}\n    pages: {{checkout: /checkout}}")
+            lines.append(
+                f"    http_url: {shops.extra['bad_http']}\n    pages: {{checkout: /checkout}}"
+            )
         else:
             lines.append(f"    http_url: {url.replace('https://', 'http://')}")
     path = tmp_path_factory.mktemp("config") / "posture.yaml"
@@ -50,9 +54,15 @@ def report(shops: Shops, tmp_path_factory: pytest.TempPathFactory) -> tuple[Scan
     return result, time.monotonic() - started
 
 
-def results(report: tuple[ScanReport, float], shops: Shops, name: str, check_id: str | None = None) -> list[Result]:
+def results(
+    report: tuple[ScanReport, float], shops: Shops, name: str, check_id: str | None = None
+) -> list[Result]:
     url = shops.urls[name]
-    return [r for r in report[0].results if r.target == url and (check_id is None or r.check_id == check_id)]
+    return [
+        r
+        for r in report[0].results
+        if r.target == url and (check_id is None or r.check_id == check_id)
+    ]
 
 
 def failing(report: tuple[ScanReport, float], shops: Shops, name: str) -> dict[str, list[Result]]:
@@ -63,21 +73,32 @@ def failing(report: tuple[ScanReport, float], shops: Shops, name: str) -> dict[s
     return out
 
 
-def test_good_shop_fails_nothing_in_tls_and_web(report: tuple[ScanReport, float], shops: Shops) -> None:
+def test_good_shop_fails_nothing_in_tls_and_web(
+    report: tuple[ScanReport, float], shops: Shops
+) -> None:
     bad = {cid: [r.message for r in rs] for cid, rs in failing(report, shops, "good").items()}
     assert bad == {}
     statuses = {r.check_id: r.status for r in results(report, shops, "good")}
     assert statuses["TLS-MOZILLA-PROFILE"] is Status.PASS
     assert statuses["WEB-HTTPS-REDIRECT"] is Status.PASS
-    assert statuses["TLS-OCSP-STAPLING"] is Status.SKIPPED  # no responder named: can't test, not pass
+    assert (
+        statuses["TLS-OCSP-STAPLING"] is Status.SKIPPED
+    )  # no responder named: can't test, not pass
     inventory = results(report, shops, "good", "WEB-THIRD-PARTY-INVENTORY")[0]
     assert [o["origin"] for o in inventory.evidence["origins"]] == ["https://cdn.vendor.test"]
 
 
 def test_bad_web_shop(report: tuple[ScanReport, float], shops: Shops) -> None:
     bad = failing(report, shops, "bad-web")
-    assert {"WEB-HSTS", "WEB-CLICKJACKING", "WEB-NOSNIFF", "WEB-REFERRER-POLICY", "WEB-HTTPS-REDIRECT",
-            "WEB-SECURITY-TXT", "ACCESS-ADMIN-EXPOSED"} <= set(bad)
+    assert {
+        "WEB-HSTS",
+        "WEB-CLICKJACKING",
+        "WEB-NOSNIFF",
+        "WEB-REFERRER-POLICY",
+        "WEB-HTTPS-REDIRECT",
+        "WEB-SECURITY-TXT",
+        "ACCESS-ADMIN-EXPOSED",
+    } <= set(bad)
     assert "unsafe-inline" in bad["WEB-CSP"][0].message
     disclosed = {r.evidence["header"] for r in bad["WEB-VERSION-DISCLOSURE"]}
     assert disclosed == {"server", "x-powered-by"}
@@ -85,8 +106,13 @@ def test_bad_web_shop(report: tuple[ScanReport, float], shops: Shops) -> None:
     assert cookie.severity is Severity.HIGH and cookie.evidence["session_cookie"] is True
     assert set(cookie.evidence["missing"]) == {"secure", "httponly", "samesite"}
     mixed = {r.evidence["url"]: r.severity for r in bad["WEB-MIXED-CONTENT"]}
-    assert mixed == {"http://insecure.test/app.js": Severity.HIGH, "http://images.test/banner.jpg": Severity.MEDIUM}
-    sri = {(r.evidence["page"], r.evidence["script"]): r.severity for r in bad["WEB-SCRIPT-INTEGRITY"]}
+    assert mixed == {
+        "http://insecure.test/app.js": Severity.HIGH,
+        "http://images.test/banner.jpg": Severity.MEDIUM,
+    }
+    sri = {
+        (r.evidence["page"], r.evidence["script"]): r.severity for r in bad["WEB-SCRIPT-INTEGRITY"]
+    }
     assert sri[("checkout", "https://js.payments.test/v3/pay.js")] is Severity.HIGH
     assert sri[("home", "https://cdn.tracker.test/tag.js")] is Severity.MEDIUM
     admin = bad["ACCESS-ADMIN-EXPOSED"]
@@ -122,7 +148,12 @@ def test_legacy_protocols_and_ciphers(report: tuple[ScanReport, float], shops: S
     ],
 )
 def test_certificate_problems(
-    report: tuple[ScanReport, float], shops: Shops, name: str, check_id: str, key: str | None, severity: Severity
+    report: tuple[ScanReport, float],
+    shops: Shops,
+    name: str,
+    check_id: str,
+    key: str | None,
+    severity: Severity,
 ) -> None:
     bad = failing(report, shops, name)
     assert check_id in bad, {k: [r.message for r in v] for k, v in bad.items()}

@@ -45,7 +45,9 @@ def test_every_sslyze_suite_is_classified_without_error() -> None:
         for s in CipherSuitesRepository.get_all_cipher_suites(version):
             if Suite(s.name, s.openssl_name, s.key_size, s.is_anonymous).weakness:
                 weak.add(s.name)
-    assert "TLS_RSA_WITH_RC4_128_MD5" in weak and "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" not in weak
+    assert (
+        "TLS_RSA_WITH_RC4_128_MD5" in weak and "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" not in weak
+    )
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,9 @@ class Nginx:
         blocks = []
         for s in self.servers:
             listen = f"listen 127.0.0.1:{s.port}{' ssl' if s.tls else ''};"
-            blocks.append(f"  server {{ # {s.name}\n    {listen}\n    server_name localhost;\n{s.body}\n  }}")
+            blocks.append(
+                f"  server {{ # {s.name}\n    {listen}\n    server_name localhost;\n{s.body}\n  }}"
+            )
         return (
             "daemon off;\nmaster_process off;\nworker_processes 1;\n"
             f"error_log {self.root}/error.log warn;\npid {self.root}/nginx.pid;\n"
@@ -58,9 +60,7 @@ class Nginx:
             f"  client_body_temp_path {self.root}/tmp; proxy_temp_path {self.root}/tmp;\n"
             f"  fastcgi_temp_path {self.root}/tmp; uwsgi_temp_path {self.root}/tmp;\n"
             f"  scgi_temp_path {self.root}/tmp;\n"
-            "  default_type text/html;\n"
-            + "\n".join(blocks)
-            + "\n}\n"
+            "  default_type text/html;\n" + "\n".join(blocks) + "\n}\n"
         )
 
     def start(self) -> None:
@@ -69,13 +69,17 @@ class Nginx:
         conf.write_text(self.config())
         test = subprocess.run(
             [NGINX, "-t", "-p", str(self.root), "-c", str(conf)],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         if test.returncode != 0:
             raise RuntimeError(f"nginx config rejected:\n{test.stderr}")
         self.process = subprocess.Popen(
             [NGINX, "-p", str(self.root), "-c", str(conf)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 15
         pending = {s.port for s in self.servers}
@@ -86,7 +90,9 @@ class Nginx:
                     if sock.connect_ex(("127.0.0.1", port)) == 0:
                         pending.discard(port)
             if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                raise RuntimeError(
+                    f"nginx exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
+                )
         if pending:
             self.stop()
             raise RuntimeError(f"nginx did not listen on {sorted(pending)}")

@@ -50,7 +50,9 @@ CHECKOUT_PAGE = (
     "<!doctype html><html><head><script src='https://js.payments.test/v3/pay.js'></script></head>"
     "<body><form action='/pay'><input name='card'></form></body></html>"
 )
-ADMIN_PAGE = "<html><body><form method=post><input name=u><input type=password name=p></form></body></html>"
+ADMIN_PAGE = (
+    "<html><body><form method=post><input name=u><input type=password name=p></form></body></html>"
+)
 
 
 def _directive(text: str) -> str:
@@ -72,7 +74,9 @@ class Shops:
             sock.close()
 
 
-def _tls(cert: Path, key: Path, protocols: str = "TLSv1.2 TLSv1.3", ciphers: str = INTERMEDIATE_CIPHERS) -> str:
+def _tls(
+    cert: Path, key: Path, protocols: str = "TLSv1.2 TLSv1.3", ciphers: str = INTERMEDIATE_CIPHERS
+) -> str:
     return (
         f"    ssl_certificate {cert};\n    ssl_certificate_key {key};\n"
         f"    ssl_protocols {protocols};\n    ssl_ciphers '{ciphers}';\n"
@@ -89,10 +93,45 @@ def _sha1_cert(directory: Path, ca: Issued) -> tuple[Path, Path]:
     ext = directory / "sha1.ext"
     ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
     run = {"check": True, "capture_output": True, "timeout": 60}
-    subprocess.run([openssl, "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(csr), "-subj", "/CN=localhost"], **run)  # type: ignore[call-overload]
-    subprocess.run([openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
-                    "-CAcreateserial", "-out", str(cert), "-days", "60", "-sha1", "-extfile", str(ext)], **run)  # type: ignore[call-overload]
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(csr),
+            "-subj",
+            "/CN=localhost",
+        ],
+        **run,
+    )  # type: ignore[call-overload]
+    subprocess.run(
+        [
+            openssl,
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca_cert),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-out",
+            str(cert),
+            "-days",
+            "60",
+            "-sha1",
+            "-extfile",
+            str(ext),
+        ],
+        **run,
+    )  # type: ignore[call-overload]
     return cert, key
 
 
@@ -132,15 +171,23 @@ def build_shops(root: Path) -> Shops:
 
     good = leaf("good", days=90)
     rsa_good = leaf("rsa", key=make_key("rsa", 2048), days=90)
-    expired = leaf("expired", not_before=now - dt.timedelta(days=100), not_after=now - dt.timedelta(days=2))
-    not_yet = leaf("notyet", not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=95))
+    expired = leaf(
+        "expired", not_before=now - dt.timedelta(days=100), not_after=now - dt.timedelta(days=2)
+    )
+    not_yet = leaf(
+        "notyet", not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=95)
+    )
     expiring = leaf("expiring", not_after=now + dt.timedelta(days=4))
     wrong = leaf("wrongname", names=["shop.other.test"], days=90)
-    weak_key = leaf("weakkey", key=rsa.generate_private_key(public_exponent=65537, key_size=1024), days=90)
+    weak_key = leaf(
+        "weakkey", key=rsa.generate_private_key(public_exponent=65537, key_size=1024), days=90
+    )
     self_signed_ca = make_ca("localhost")
     self_signed = issue(self_signed_ca, names, days=90)
     ss = self_signed.write(certs, "selfsigned")
-    incomplete_leaf = issue(intermediate, names, days=90, aia_issuer_url="http://ca.posture.test/intermediate.crt")
+    incomplete_leaf = issue(
+        intermediate, names, days=90, aia_issuer_url="http://ca.posture.test/intermediate.crt"
+    )
     inc = incomplete_leaf.write(certs, "incomplete")  # no chain: the intermediate is missing
     sha1 = _sha1_cert(certs, ca)
 
@@ -157,14 +204,17 @@ def build_shops(root: Path) -> Shops:
 
     good_port = add(
         "good",
-        _tls(*good) + GOOD_HEADERS
+        _tls(*good)
+        + GOOD_HEADERS
         + f"    location = / {{ return 200 '{_directive(GOOD_PAGE)}'; }}\n"
         + f"    location = /checkout {{ return 200 '{_directive(GOOD_PAGE)}'; }}\n"
         + "    location = /.well-known/security.txt { default_type text/plain; "
         "return 200 'Contact: mailto:security@shop.test\\nExpires: 2030-01-01T00:00:00.000Z\\n'; }\n"
         + "    location / { return 404; }\n",
     )
-    shops.extra["good_http"] = f"http://localhost:{add('good-http', f'    return 301 https://localhost:{good_port}$request_uri;', tls=False)}/"
+    shops.extra["good_http"] = (
+        f"http://localhost:{add('good-http', f'    return 301 https://localhost:{good_port}$request_uri;', tls=False)}/"
+    )
     bad_port = add(
         "bad-web",
         _tls(*good)
@@ -177,19 +227,42 @@ def build_shops(root: Path) -> Shops:
         + "    location / { return 404; }\n",
     )
     del bad_port
-    shops.extra["bad_http"] = shops.urls["bad-web"].replace("https", "http").replace(
-        str(nginx.port("bad-web")), str(add("bad-http", f"    location / {{ return 200 '{_directive(BAD_PAGE)}'; }}", tls=False))
+    shops.extra["bad_http"] = (
+        shops.urls["bad-web"]
+        .replace("https", "http")
+        .replace(
+            str(nginx.port("bad-web")),
+            str(
+                add(
+                    "bad-http",
+                    f"    location / {{ return 200 '{_directive(BAD_PAGE)}'; }}",
+                    tls=False,
+                )
+            ),
+        )
     )
     legacy_ciphers = "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:NULL-SHA256:@SECLEVEL=0"
-    add("legacy", _tls(*rsa_good, protocols="TLSv1 TLSv1.1 TLSv1.2", ciphers=legacy_ciphers) + "    return 200 ok;")
+    add(
+        "legacy",
+        _tls(*rsa_good, protocols="TLSv1 TLSv1.1 TLSv1.2", ciphers=legacy_ciphers)
+        + "    return 200 ok;",
+    )
     for name, pair in (
-        ("expired", expired), ("notyet", not_yet), ("expiring", expiring), ("wrongname", wrong),
-        ("selfsigned", ss), ("incomplete", inc),
+        ("expired", expired),
+        ("notyet", not_yet),
+        ("expiring", expiring),
+        ("wrongname", wrong),
+        ("selfsigned", ss),
+        ("incomplete", inc),
     ):
         add(name, _tls(*pair) + "    return 200 ok;")
     add("weakkey", _tls(*weak_key, ciphers="ECDHE+AESGCM:@SECLEVEL=0") + "    return 200 ok;")
     add("sha1", _tls(*sha1, ciphers="ECDHE+AESGCM:@SECLEVEL=0") + "    return 200 ok;")
-    add("loop", _tls(*good) + "    location / { return 302 /again; }\n    location = /again { return 302 /; }")
+    add(
+        "loop",
+        _tls(*good)
+        + "    location / { return 302 /again; }\n    location = /again { return 302 /; }",
+    )
     add("bigpage", _tls(*good) + f"    location / {{ root {root}; try_files /big.html =404; }}")
     nginx.start()
     silent, silent_port = _silent_server()
