@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from posture import __version__
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug:
+        # Library deprecation notices (cryptography on the CA store, ...) are not for users.
+        warnings.simplefilter("ignore")
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="posture: %(levelname)s: %(message)s",

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from posture.config import Config, targets_from_config
 from posture.errors import UsageError
 from posture.model import Target, TargetKind
-from posture.plugin import ScanOptions
+from posture.plugin import CheckSpec, ScanOptions
 from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
@@ -61,6 +61,12 @@ def build_targets(request: ScanRequest) -> list[Target]:
     return unique
 
 
+def _expected_checks(checks: Sequence[CheckSpec], targets: Sequence[Target]) -> dict[str, str]:
+    """The selected checks that had a target to run on: id -> area."""
+    kinds = {t.kind for t in targets} | {TargetKind.SCAN}
+    return {spec.id: spec.area.value for spec in checks if spec.target in kinds}
+
+
 def scan(request: ScanRequest) -> ScanReport:
     registry = request.registry or load_registry(request.checks_dirs)
     unmatched = request.selection.unmatched(registry.checks.values())
@@ -81,12 +87,15 @@ def scan(request: ScanRequest) -> ScanReport:
         base_dir,
     )
     output = runner.run(targets)
+    from posture.compliance import apply_obligations
+
     report = ScanReport(
-        results=output.results,
+        results=apply_obligations(output.results),
         targets=output.targets,
         started_at=output.started_at,
         finished_at=output.finished_at or dt.datetime.now(dt.UTC),
         config_path=request.config.path if request.config else None,
         policy=policy.name,
+        checks=_expected_checks(output.checks, targets),
     )
     return report

@@ -26,6 +26,7 @@ class ScanReport:
     tool_version: str = __version__
     warnings: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, str] = field(default_factory=dict)  # selected check id -> area
 
     def failures(self, threshold: Severity = Severity.INFO) -> list[Result]:
         return [r for r in self.results if r.status is Status.FAIL and r.severity >= threshold]
@@ -47,6 +48,7 @@ class ScanReport:
             "targets": [t.to_dict() for t in self.targets],
             "warnings": list(self.warnings),
             "meta": dict(self.meta),
+            "checks": dict(sorted(self.checks.items())),
             "results": [r.to_dict() for r in self.results],
             "summary": self.summary(),
         }
@@ -66,6 +68,7 @@ class ScanReport:
             tool_version=data.get("tool", {}).get("version", ""),
             warnings=list(data.get("warnings", [])),
             meta=dict(data.get("meta", {})),
+            checks=dict(data.get("checks", {})),
         )
 
 

@@ -20,18 +20,41 @@ def run_list(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from posture.compliance import load_mapping
     from posture.registry import load_registry
 
     registry = load_registry(args.checks_dir)
+    mapping = load_mapping()
     specs = registry.sorted_checks()
     if args.format == "json":
-        payload = [spec.to_dict() for spec in specs]
+        payload = []
+        for spec in specs:
+            item = spec.to_dict()
+            item["obligations"] = list(mapping.obligations_for(spec.id, spec.area.value))
+            if spec.id in mapping.not_relevant:
+                item["not_relevant"] = mapping.not_relevant[spec.id]
+            payload.append(item)
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
     width = max((len(s.id) for s in specs), default=10)
+    unmapped = 0
     for spec in specs:
+        count = len(mapping.obligations_for(spec.id, spec.area.value))
+        if count:
+            mapped = f"{count} obligations"
+        elif spec.id in mapping.not_relevant:
+            mapped = "not privacy-relevant"
+        else:
+            mapped = "UNMAPPED"
+            unmapped += 1
         sys.stdout.write(
-            f"{spec.id:<{width}}  {spec.area.value:<10} {spec.severity.value:<8} {spec.title}\n"
+            f"{spec.id:<{width}}  {spec.area.value:<10} {spec.severity.value:<8} "
+            f"{mapped:<20} {spec.title}\n"
         )
-    sys.stdout.write(f"{len(specs)} checks\n")
+    sys.stdout.write(f"{len(specs)} checks")
+    if unmapped:
+        sys.stdout.write(
+            f"; {unmapped} map to no obligation (plugins can add entries to the mapping)"
+        )
+    sys.stdout.write("\n")
     return 0

@@ -39,5 +39,21 @@ def run(args: argparse.Namespace) -> int:
         out += ["How to fix:", textwrap.indent(textwrap.fill(spec.remediation, 92), "  "), ""]
     if spec.references:
         out += ["References:"] + [f"  {ref}" for ref in spec.references] + [""]
+    from posture.compliance import all_obligations, load_mapping
+
+    mapping = load_mapping()
+    obligations = all_obligations()
+    entries = mapping.entries_for(spec.id, spec.area.value)
+    if spec.id in mapping.not_relevant:
+        out += [f"Not privacy-relevant: {mapping.not_relevant[spec.id]}", ""]
+    elif entries:
+        out.append("Obligations at risk when this check fails:")
+        for entry in entries:
+            ob = obligations[entry.obligation]
+            out.append(f"  {ob.id}  {ob.citation}: {ob.title}")
+            out.append(textwrap.indent(textwrap.fill(f"why: {entry.rationale}", 88), "      "))
+        out.append("")
+    else:
+        out += ["Obligations: none mapped.", ""]
     sys.stdout.write("\n".join(out))
     return 0

@@ -1,0 +1,252 @@
+"""Frameworks and the mapping as data; the obligation matrix's status rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from posture._yaml import load_yaml_text
+from posture.compliance import (
+    MatrixStatus,
+    all_obligations,
+    apply_obligations,
+    check_mapping_names_known_checks,
+    load_frameworks,
+    load_mapping,
+    obligation_matrix,
+    parse_framework,
+    parse_mapping,
+)
+from posture.errors import ConfigError
+from posture.model import Area, Result, Severity, Status, TargetKind, Waiver
+from posture.registry import load_registry
+
+from .conftest import RunCli
+
+REQUIRED = {
+    "gdpr": [
+        "GDPR-5-1-c",
+        "GDPR-5-1-e",
+        "GDPR-5-1-f",
+        "GDPR-12",
+        "GDPR-13",
+        "GDPR-14",
+        "GDPR-17",
+        "GDPR-21-2",
+        "GDPR-21-3",
+        "GDPR-24",
+        "GDPR-25",
+        "GDPR-28",
+        "GDPR-30",
+        "GDPR-32-1-a",
+        "GDPR-32-1-b",
+        "GDPR-32-1-c",
+        "GDPR-32-1-d",
+        "GDPR-32-4",
+        "GDPR-33",
+        "GDPR-34",
+        "GDPR-34-3-a",
+        "GDPR-44",
+        "GDPR-45",
+        "GDPR-46",
+    ],
+    "ccpa": [
+        "CCPA-1798.100-a",
+        "CCPA-1798.100-e",
+        "CCPA-1798.105",
+        "CCPA-1798.110",
+        "CCPA-1798.115",
+        "CCPA-1798.120",
+        "CCPA-1798.121",
+        "CCPA-1798.130",
+        "CCPA-1798.135",
+        "CCPA-1798.140",
+        "CCPA-1798.150",
+        "CIV-1798.81.5",
+        "CIV-1798.82",
+        "CCPA-REG-7011",
+        "CCPA-REG-7013",
+        "CCPA-REG-7025",
+        "CCPA-REG-7026",
+        "CCPA-REG-7051",
+    ],
+    "pci-dss": [
+        "PCI-3.3.1",
+        "PCI-3.4.1",
+        "PCI-3.5.1",
+        "PCI-4.2.1",
+        "PCI-6.4.3",
+        "PCI-8.3.6",
+        "PCI-8.4.2",
+        "PCI-11.6.1",
+        "PCI-12.8",
+        "PCI-12.10",
+    ],
+}
+
+
+def test_frameworks_validate_and_hold_the_required_obligations() -> None:
+    frameworks = load_frameworks()
+    for fw, ids in REQUIRED.items():
+        have = {o.id for o in frameworks[fw].obligations}
+        assert set(ids) <= have, set(ids) - have
+        for ob in frameworks[fw].obligations:
+            assert ob.url.startswith("https://") and ob.citation and len(ob.summary) > 20
+
+
+def test_every_builtin_check_maps_or_says_why_not() -> None:
+    registry = load_registry()
+    mapping = load_mapping()
+    check_mapping_names_known_checks(mapping, registry.checks)
+    unmapped = [
+        s.id
+        for s in registry.checks.values()
+        if not mapping.obligations_for(s.id, s.area.value) and s.id not in mapping.not_relevant
+    ]
+    assert unmapped == []
+
+
+def test_mapping_errors_name_file_and_entry() -> None:
+    text = "areas: {}\nchecks:\n  TLS-X:\n    - obligation: GDPR-99\n      rationale: a typo in the id\n"
+    with pytest.raises(ConfigError) as err:
+        parse_mapping(load_yaml_text(text, "m.yaml"), "m.yaml", all_obligations())
+    assert "m.yaml:4" in str(err.value) and "unknown obligation 'GDPR-99'" in str(err.value)
+    with pytest.raises(ConfigError, match="mapping names unknown check 'NOPE'"):
+        mapping = parse_mapping(
+            load_yaml_text(
+                "areas: {}\nchecks:\n  NOPE:\n    - {obligation: GDPR-25, rationale: ten chars at least}\n",
+                "m",
+            ),
+            "m",
+            all_obligations(),
+        )
+        check_mapping_names_known_checks(mapping, ["TLS-LEGACY-PROTOCOL"])
+    with pytest.raises(ConfigError, match="m.yaml:2.*areas"):
+        parse_mapping(load_yaml_text("checks: {}\nareas: {nonsense: []}\n", "m.yaml"), "m.yaml", [])
+
+
+def test_framework_with_duplicate_id_is_rejected() -> None:
+    one = {
+        "citation": "Art. 1",
+        "title": "t",
+        "summary": "a summary long enough",
+        "url": "https://x",
+    }
+    text = json.dumps(
+        {
+            "id": "x",
+            "name": "X",
+            "version": "1",
+            "source": "https://x",
+            "obligations": [{"id": "X-1", **one}, {"id": "X-1", **one}],
+        },
+        indent=1,
+    )
+    with pytest.raises(ConfigError, match="duplicate obligation id 'X-1'") as err:
+        parse_framework(load_yaml_text(text, "x.yaml"), "x.yaml", {})
+    assert "x.yaml:" in str(err.value)
+
+
+def result(
+    check_id: str,
+    status: Status,
+    severity: Severity = Severity.HIGH,
+    area: Area = Area.TLS,
+    waived: bool = False,
+) -> Result:
+    return Result(
+        check_id,
+        "t",
+        area,
+        severity,
+        status,
+        "https://shop",
+        TargetKind.STOREFRONT,
+        waiver=Waiver("accepted", "test") if waived else None,
+    )
+
+
+def row(
+    results: list[Result], obligation: str, expected: dict[str, str] | None = None
+) -> MatrixStatus:
+    framework = "pci-dss" if obligation.startswith("PCI") else "gdpr"
+    rows = obligation_matrix(apply_obligations(results), framework, expected)
+    return next(r for r in rows if r.obligation.id == obligation).status
+
+
+def test_status_rules() -> None:
+    ob = "GDPR-32-1-a"
+    assert row([result("TLS-LEGACY-PROTOCOL", Status.FAIL)], ob) is MatrixStatus.FAILING
+    assert (
+        row([result("TLS-LEGACY-PROTOCOL", Status.FAIL, Severity.LOW)], ob) is MatrixStatus.AT_RISK
+    )
+    assert row([result("TLS-LEGACY-PROTOCOL", Status.ERROR)], ob) is MatrixStatus.AT_RISK
+    assert row([result("TLS-LEGACY-PROTOCOL", Status.PASS)], ob) is MatrixStatus.MET
+    assert row([], ob) is MatrixStatus.NOT_ASSESSED
+    # never met on missing evidence: a second expected check did not run
+    expected = {"TLS-LEGACY-PROTOCOL": "tls", "TLS-WEAK-CIPHER": "tls"}
+    assert (
+        row([result("TLS-LEGACY-PROTOCOL", Status.PASS)], ob, expected) is MatrixStatus.NOT_ASSESSED
+    )
+    # a check that could not test ("skipped") is not evidence
+    assert row([result("TLS-LEGACY-PROTOCOL", Status.SKIPPED)], ob) is MatrixStatus.NOT_ASSESSED
+
+
+def test_waived_results_do_not_fail_but_are_listed() -> None:
+    results = apply_obligations(
+        [
+            result("TLS-LEGACY-PROTOCOL", Status.WAIVED, waived=True),
+            result("TLS-WEAK-CIPHER", Status.PASS),
+        ]
+    )
+    rows = {r.obligation.id: r for r in obligation_matrix(results, "gdpr")}
+    assert rows["GDPR-32-1-a"].status is MatrixStatus.MET
+    assert [r.check_id for r in rows["GDPR-32-1-a"].waived] == ["TLS-LEGACY-PROTOCOL"]
+
+
+def test_inventory_alone_never_meets_an_area_obligation() -> None:
+    inventory = result("WEB-THIRD-PARTY-INVENTORY", Status.PASS, Severity.INFO, Area.VENDOR)
+    assert row([inventory], "GDPR-28") is MatrixStatus.NOT_ASSESSED
+
+
+@pytest.fixture(scope="module")
+def demo_result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("demo")
+    subprocess.run(
+        [sys.executable, "-m", "posture", "demo", "--dir", str(folder)],
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    yield folder / "posture-result.json"
+
+
+def test_known_bad_shop_fails_gdpr_and_ccpa(demo_result: Path, run_cli: RunCli) -> None:
+    document = json.loads(demo_result.read_text())
+    assert all(r["obligations"] for r in document["results"])
+    proc = run_cli("compliance", "--from", str(demo_result), "--format", "json")
+    assert proc.returncode == 1
+    matrix = {
+        fw["id"]: {o["id"]: o["status"] for o in fw["obligations"]}
+        for fw in json.loads(proc.stdout)["frameworks"]
+    }
+    assert matrix["gdpr"]["GDPR-32-1-a"] == "failing"
+    assert matrix["gdpr"]["GDPR-5-1-f"] == "failing"
+    assert matrix["ccpa"]["CCPA-1798.100-e"] == "failing"
+    assert matrix["pci-dss"]["PCI-6.4.3"] == "failing"
+    assert matrix["gdpr"]["GDPR-17"] == "not assessed"
+    md = run_cli("compliance", "--from", str(demo_result), "--format", "md", "--framework", "ccpa")
+    assert "| Reasonable security |" in md.stdout
+
+
+def test_checks_list_and_explain_show_obligations(run_cli: RunCli) -> None:
+    listing = {c["id"]: c for c in json.loads(run_cli("checks", "list", "--format", "json").stdout)}
+    assert "PCI-4.2.1" in listing["TLS-LEGACY-PROTOCOL"]["obligations"]
+    explained = run_cli("explain", "WEB-SCRIPT-INTEGRITY").stdout
+    assert "PCI-6.4.3" in explained and "why:" in explained
