@@ -78,10 +78,16 @@ class Config(_Strict):
     # Not part of the file: where it was read from, and its raw line-annotated tree.
     _path: str = ""
     _raw: Any = None
+    _waivers: list[Any] = []
 
     @property
     def path(self) -> str:
         return self._path
+
+    @property
+    def loaded_waivers(self) -> list[Any]:
+        """The ``waivers:`` entries, validated, each knowing its line (posture.waivers)."""
+        return list(self._waivers)
 
     @property
     def base_dir(self) -> Path:
@@ -118,6 +124,9 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{dotted}: {message}", path=str(path), line=line) from None
     config._path = str(path)
     config._raw = raw
+    from posture.waivers import parse_waivers
+
+    config._waivers = parse_waivers(raw.get("waivers"), str(path), raw, ("waivers",))
     if config.version != CONFIG_VERSION:
         raise ConfigError(
             f"unsupported version {config.version} (this posture reads version {CONFIG_VERSION})",

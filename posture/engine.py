@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from posture.baseline import apply_baseline, load_baseline
 from posture.config import Config, targets_from_config
 from posture.errors import UsageError
 from posture.model import Target, TargetKind
@@ -20,6 +21,7 @@ from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
 from posture.scanreport import ScanReport
+from posture.waivers import LoadedWaiver, apply_waivers, check_lifetimes, load_waiver_file
 
 
 @dataclass
@@ -32,6 +34,8 @@ class ScanRequest:
     checks_dirs: Sequence[str] = ()
     progress: ProgressCallback | None = None
     registry: Registry | None = None
+    waiver_files: Sequence[str] = ()
+    baseline: str | None = None
 
 
 def load_policy(config: Config | None) -> Policy:
@@ -67,12 +71,22 @@ def _expected_checks(checks: Sequence[CheckSpec], targets: Sequence[Target]) -> 
     return {spec.id: spec.area.value for spec in checks if spec.target in kinds}
 
 
+def _load_waivers(request: ScanRequest, policy: Policy) -> list[LoadedWaiver]:
+    waivers = list(request.config.loaded_waivers) if request.config else []
+    for path in request.waiver_files:
+        waivers.extend(load_waiver_file(path))
+    check_lifetimes(waivers, policy, request.options.now.date())
+    return waivers
+
+
 def scan(request: ScanRequest) -> ScanReport:
     registry = request.registry or load_registry(request.checks_dirs)
     unmatched = request.selection.unmatched(registry.checks.values())
     if unmatched:
         raise UsageError(f"--only/--skip {', '.join(unmatched)}: matches no check id or area")
     policy = load_policy(request.config)
+    waivers = _load_waivers(request, policy)  # before scanning: a bad waiver is a config error
+    known = load_baseline(request.baseline) if request.baseline else None
     targets = build_targets(request)
     if not targets:
         raise UsageError("nothing to scan: give -c posture.yaml, --target URL or --iac PATH")
@@ -89,8 +103,14 @@ def scan(request: ScanRequest) -> ScanReport:
     output = runner.run(targets)
     from posture.compliance import apply_obligations
 
+    results, warnings = apply_waivers(
+        apply_obligations(output.results), waivers, policy, request.options.now.date()
+    )
+    if known is not None:
+        results = apply_baseline(results, known)
     report = ScanReport(
-        results=apply_obligations(output.results),
+        results=results,
+        warnings=warnings,
         targets=output.targets,
         started_at=output.started_at,
         finished_at=output.finished_at or dt.datetime.now(dt.UTC),

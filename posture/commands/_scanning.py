@@ -69,6 +69,8 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         options=options,
         selection=Selection(tuple(args.only), tuple(args.skip)),
         checks_dirs=args.checks_dir,
+        waiver_files=args.waivers,
+        baseline=getattr(args, "baseline", None),
     )
 
 
@@ -84,8 +86,14 @@ def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
     return report, fail_on
 
 
-def exit_code(report: ScanReport, fail_on: Severity) -> int:
-    failing = [r for r in report.results if r.status is Status.FAIL and r.severity >= fail_on]
+def exit_code(report: ScanReport, fail_on: Severity, new_only: bool = False) -> int:
+    failing = [
+        r
+        for r in report.results
+        if r.status is Status.FAIL
+        and r.severity >= fail_on
+        and not (new_only and r.baseline == "existing")
+    ]
     if failing:
         return 1
     if any(r.status is Status.ERROR for r in report.results):

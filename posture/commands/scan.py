@@ -75,6 +75,13 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="load local check modules from DIR (repeatable)",
     )
+    p.add_argument(
+        "--waivers",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="waivers file (YAML), in addition to posture.yaml's waivers: (repeatable)",
+    )
 
 
 def register(sub: Any) -> None:
@@ -98,6 +105,14 @@ def register(sub: Any) -> None:
         metavar="SEVERITY",
         help="exit 1 when a failure at or above this severity exists (default: high)",
     )
+    p.add_argument(
+        "--baseline", metavar="FILE", help="mark results already in this baseline as existing"
+    )
+    p.add_argument(
+        "--new-only",
+        action="store_true",
+        help="with --baseline: only new results count for --fail-on",
+    )
     p.set_defaults(func=run)
 
 
@@ -106,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
     from posture.render import check_formats, write_outputs
 
     check_formats(args.format or ["terminal"], args.output, args.output_dir)
+    if args.new_only and not args.baseline:
+        from posture.errors import UsageError
+
+        raise UsageError("--new-only needs --baseline FILE")
     report, fail_on = scan_from_args(args)
     write_outputs(report, args.format or ["terminal"], args.output, args.output_dir, fail_on)
-    return exit_code(report, fail_on)
+    return exit_code(report, fail_on, new_only=args.new_only)

@@ -1,0 +1,53 @@
+"""posture baseline create: record today's findings so later scans fail only for new ones."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    from posture.commands.scan import add_scan_options
+
+    p = sub.add_parser("baseline", help="create a baseline of known findings", description=__doc__)
+    inner = p.add_subparsers(dest="baseline_command", metavar="SUBCOMMAND")
+    create = inner.add_parser(
+        "create", help="scan (or read --from RESULT.json) and write a baseline"
+    )
+    add_scan_options(create)
+    create.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="a saved scan result (JSON) instead of scanning",
+    )
+    create.add_argument("-o", "--output", default="posture-baseline.json", metavar="FILE")
+    create.set_defaults(func=run_create)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_create(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from posture.baseline import baseline_document
+    from posture.errors import UsageError
+    from posture.scanreport import ScanReport
+
+    if args.from_file:
+        try:
+            report = ScanReport.from_dict(
+                json.loads(Path(args.from_file).read_text(encoding="utf-8"))
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise UsageError(f"{args.from_file}: not a posture scan result ({exc})") from None
+    else:
+        from posture.commands._scanning import scan_from_args
+
+        args.fail_on = None
+        report, _ = scan_from_args(args)
+    document = baseline_document(report)
+    Path(args.output).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    sys.stdout.write(f"wrote {args.output}: {len(document['findings'])} known findings\n")
+    return 0

@@ -1,0 +1,47 @@
+"""Helpers shared by the file formats: ordering, paths relative to the repository, masking."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from posture.model import Result, Severity, Status
+
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+_PAN = re.compile(r"\b(\d{6})\d{3,9}(\d{4})\b")
+_SECRET = re.compile(
+    r"(?i)\b(password|passwd|secret|token|api[_-]?key|private[_-]?key)(\s*[=:]\s*)(\S+)"
+)
+
+
+def mask(text: str) -> str:
+    """Card numbers down to first 6 / last 4, and key=value secrets hidden, in any output text."""
+    text = _PAN.sub(lambda m: f"{m.group(1)}{'*' * 6}{m.group(2)}", text)
+    return _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}****", text)
+
+
+def ordered(results: Iterable[Result]) -> list[Result]:
+    return sorted(results, key=lambda r: (-r.severity.rank, r.check_id, r.target, r.resource or ""))
+
+
+def findings(results: Iterable[Result]) -> list[Result]:
+    return ordered(r for r in results if r.status in (Status.FAIL, Status.WAIVED, Status.ERROR))
+
+
+def relative_path(path: str, base: Path | None = None) -> str:
+    """A repository-relative POSIX path when the file is under the working directory."""
+    base = (base or Path.cwd()).resolve()
+    candidate = Path(path)
+    try:
+        resolved = candidate.resolve() if candidate.is_absolute() else (base / candidate).resolve()
+        return resolved.relative_to(base).as_posix()
+    except (ValueError, OSError):
+        return Path(path).as_posix() if not os.path.isabs(path) else Path(path).as_posix()

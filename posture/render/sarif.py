@@ -1,0 +1,173 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+One run per target kind (storefront, iac, config, controls, repository, scan), each with its own
+``automationDetails.id`` (``posture/<kind>/``): GitHub no longer merges several runs of one tool
+and category in an upload, so each run carries a distinct category. Passing results are not
+alerts and are left out; waived results are kept with a suppression; errors are tool execution
+notifications. Every result has a location: its file and lines where it has one, else the line of
+posture.yaml that declares its target, else (a --target URL with no config) the URL itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from posture import __version__
+from posture.model import Result, Severity, Status
+from posture.render._common import SECURITY_SEVERITY, mask, ordered, relative_path
+from posture.scanreport import ScanReport
+
+if TYPE_CHECKING:
+    from posture.render import RenderContext
+
+EXTENSION = "sarif"
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://pypi.org/project/storefront-posture/"
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+
+
+def _rule(result: Result) -> dict[str, Any]:
+    refs = list(result.references)
+    help_lines = [result.remediation or result.title]
+    if result.obligations:
+        help_lines.append("Obligations at risk: " + ", ".join(result.obligations))
+    help_lines += [f"- {ref}" for ref in refs]
+    rule: dict[str, Any] = {
+        "id": result.check_id,
+        "name": "".join(part.capitalize() for part in result.check_id.replace("_", "-").split("-")),
+        "shortDescription": {"text": result.title},
+        "fullDescription": {"text": result.title},
+        "help": {"text": "\n".join(help_lines), "markdown": "\n\n".join(help_lines)},
+        "defaultConfiguration": {"level": _LEVEL[result.severity]},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[result.severity],
+            "precision": "high",
+            "tags": ["security", f"area:{result.area.value}", *result.obligations],
+        },
+    }
+    if refs:
+        rule["helpUri"] = refs[0]
+    return rule
+
+
+def _location(result: Result, declared: dict[str, Any]) -> dict[str, Any]:
+    if result.location is not None:
+        region: dict[str, int] = {}
+        if result.location.start_line:
+            region["startLine"] = result.location.start_line
+            if result.location.end_line and result.location.end_line >= result.location.start_line:
+                region["endLine"] = result.location.end_line
+        physical: dict[str, Any] = {
+            "artifactLocation": {
+                "uri": relative_path(result.location.path),
+                "uriBaseId": "%SRCROOT%",
+            }
+        }
+        if region:
+            physical["region"] = region
+        return {"physicalLocation": physical}
+    where = declared.get(result.target)
+    if where is not None and where.path:
+        physical = {
+            "artifactLocation": {"uri": relative_path(where.path), "uriBaseId": "%SRCROOT%"}
+        }
+        if where.start_line:
+            physical["region"] = {"startLine": where.start_line}
+        location: dict[str, Any] = {"physicalLocation": physical}
+    else:
+        location = {"physicalLocation": {"artifactLocation": {"uri": result.target}}}
+    if result.resource:
+        location["logicalLocations"] = [{"name": result.resource, "kind": "resource"}]
+    return location
+
+
+def build(report: ScanReport) -> dict[str, Any]:
+    declared = {t.name: t.declared_at for t in report.targets if t.declared_at is not None}
+    by_kind: dict[str, list[Result]] = defaultdict(list)
+    for result in ordered(report.results):
+        by_kind[result.target_kind.value].append(result)
+    runs = []
+    for kind in sorted(by_kind):
+        results = by_kind[kind]
+        rules: dict[str, dict[str, Any]] = {}
+        sarif_results = []
+        notifications = []
+        for r in results:
+            if r.status is Status.PASS or r.status is Status.SKIPPED:
+                continue
+            if r.status is Status.ERROR:
+                notifications.append(
+                    {
+                        "level": "error",
+                        "message": {"text": mask(f"{r.check_id} on {r.target}: {r.message}")},
+                        "descriptor": {"id": r.check_id},
+                    }
+                )
+                continue
+            rules.setdefault(r.check_id, _rule(r))
+            item: dict[str, Any] = {
+                "ruleId": r.check_id,
+                "level": _LEVEL[r.severity],
+                "message": {"text": mask(f"{r.title}: {r.message}" if r.message else r.title)},
+                "locations": [_location(r, declared)],
+                "partialFingerprints": {"postureFingerprint/v1": r.fingerprint},
+                "properties": {
+                    "severity": r.severity.value,
+                    "area": r.area.value,
+                    "target": r.target,
+                    "obligations": list(r.obligations),
+                    "evidenceSource": r.evidence_source.value,
+                },
+            }
+            if r.baseline:
+                item["baselineState"] = "unchanged" if r.baseline == "existing" else "new"
+            if r.status is Status.WAIVED and r.waiver is not None:
+                item["suppressions"] = [
+                    {
+                        "kind": "external"
+                        if not r.waiver.source.startswith("inline")
+                        else "inSource",
+                        "justification": mask(r.waiver.reason),
+                        "properties": {"approver": r.waiver.approver, "expires": r.waiver.expires},
+                    }
+                ]
+            sarif_results.append(item)
+        index = {rule_id: i for i, rule_id in enumerate(rules)}
+        for item in sarif_results:
+            item["ruleIndex"] = index[item["ruleId"]]
+        runs.append(
+            {
+                "tool": {
+                    "driver": {
+                        "name": "posture",
+                        "version": report.tool_version or __version__,
+                        "informationUri": INFO_URI,
+                        "rules": list(rules.values()),
+                    }
+                },
+                "automationDetails": {"id": f"posture/{kind}/"},
+                "invocations": [
+                    {
+                        "executionSuccessful": not notifications,
+                        "startTimeUtc": report.started_at.isoformat().replace("+00:00", "Z"),
+                        "endTimeUtc": report.finished_at.isoformat().replace("+00:00", "Z"),
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": sarif_results,
+            }
+        )
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": runs}
+
+
+def render(report: ScanReport, ctx: RenderContext) -> str:
+    import json
+
+    return json.dumps(build(report), indent=2) + "\n"
