@@ -8,7 +8,7 @@ line-tracking YAML loader, matched to pydantic's error locations.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -49,10 +49,31 @@ class StorefrontConfig(_Strict):
         return value
 
 
+class CheckovOverride(_Strict):
+    area: (
+        Literal[
+            "tls",
+            "web",
+            "access",
+            "encryption",
+            "backup",
+            "payment",
+            "vendor",
+            "privacy",
+            "logging",
+            "other",
+        ]
+        | None
+    ) = None
+    severity: Literal["critical", "high", "medium", "low", "info"] | None = None
+
+
 class IacConfig(_Strict):
     path: str
-    # Restrict frameworks (terraform, cloudformation, kubernetes...); default: detect.
-    frameworks: list[str] | None = None
+    # Restrict frameworks (terraform, cloudformation, kubernetes); default: all three.
+    frameworks: list[Literal["terraform", "cloudformation", "kubernetes"]] | None = None
+    # Override policies/mappings/checkov.yaml for this tree: {CKV_AWS_18: {severity: high}}.
+    mapping: dict[str, CheckovOverride] = Field(default_factory=dict)
 
 
 class EvidenceFile(_Strict):

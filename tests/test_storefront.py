@@ -79,6 +79,8 @@ def test_good_shop_fails_nothing_in_tls_and_web(
     bad = {cid: [r.message for r in rs] for cid, rs in failing(report, shops, "good").items()}
     assert bad == {}
     statuses = {r.check_id: r.status for r in results(report, shops, "good")}
+    errors = {r.check_id: r.message for r in results(report, shops, "good") if r.status is Status.ERROR}
+    assert errors == {}
     assert statuses["TLS-MOZILLA-PROFILE"] is Status.PASS
     assert statuses["WEB-HTTPS-REDIRECT"] is Status.PASS
     assert (

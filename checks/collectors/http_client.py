@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from posture.checks.collectors._imports import preload
 from posture.errors import CollectError
 from posture.plugin import ScanOptions
 
@@ -87,6 +88,7 @@ class HttpClient:
     leaking between scans."""
 
     def __init__(self, options: ScanOptions) -> None:
+        preload("requests", "certifi")
         import requests
 
         self.options = options

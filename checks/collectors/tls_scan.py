@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from posture.checks.collectors._imports import preload
 from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
@@ -324,6 +325,14 @@ def scan_tls(
     now: dt.datetime | None = None,
 ) -> TlsFacts:
     """Everything the TLS checks need about one host, in one pass."""
+    preload(
+        "sslyze",
+        "sslyze.server_connectivity",
+        "sslyze.plugins.scan_commands",
+        "sslyze.plugins.openssl_cipher_suites._test_cipher_suite",
+        "cryptography.x509.verification",
+        "certifi",
+    )
     from sslyze.errors import ConnectionToServerFailed
     from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
     from sslyze.plugins.scan_commands import ScanCommand

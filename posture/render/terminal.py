@@ -57,6 +57,8 @@ def print_report(
     from rich.table import Table
     from rich.text import Text
 
+    if width is None and not stream.isatty():
+        width = 120  # pipes and CI logs: rich would assume 80 columns
     console = Console(
         file=stream,
         force_terminal=color,

@@ -18,3 +18,17 @@ resource "aws_db_instance" "orders" {
   username                = "shop"
   manage_master_user_password = true
 }
+
+resource "aws_backup_vault" "main" {
+  name = "demo-shop-backups"
+}
+
+# Nightly backups that never leave eu-west-1 or this account: IAC-BACKUP-COPY fails.
+resource "aws_backup_plan" "nightly" {
+  name = "demo-shop-nightly"
+  rule {
+    rule_name         = "nightly"
+    target_vault_name = aws_backup_vault.main.name
+    schedule          = "cron(0 3 * * ? *)"
+  }
+}
