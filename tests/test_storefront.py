@@ -79,7 +79,9 @@ def test_good_shop_fails_nothing_in_tls_and_web(
     bad = {cid: [r.message for r in rs] for cid, rs in failing(report, shops, "good").items()}
     assert bad == {}
     statuses = {r.check_id: r.status for r in results(report, shops, "good")}
-    errors = {r.check_id: r.message for r in results(report, shops, "good") if r.status is Status.ERROR}
+    errors = {
+        r.check_id: r.message for r in results(report, shops, "good") if r.status is Status.ERROR
+    }
     assert errors == {}
     assert statuses["TLS-MOZILLA-PROFILE"] is Status.PASS
     assert statuses["WEB-HTTPS-REDIRECT"] is Status.PASS
@@ -195,3 +197,90 @@ def test_scan_of_all_targets_stays_within_timeouts(report: tuple[ScanReport, flo
     # Every network operation has a timeout of TIMEOUT seconds; the silent server must not hold
     # the scan for longer than a few of them.
     assert report[1] < 120
+
+
+def test_resolve_pins_an_unknown_name_for_tls_and_http(shops: Shops, tmp_path: Path) -> None:
+    """--resolve as curl's: DNS never asked, SNI, certificate name and Host keep the name."""
+    port = shops.nginx.port("good")
+    url = f"https://shop.posture.test:{port}/"
+    options = ScanOptions(
+        timeout=TIMEOUT,
+        ca_bundle=str(shops.ca_path),
+        resolve={("shop.posture.test", port): "127.0.0.1"},
+    )
+    from posture.runner import Selection
+
+    pinned = scan(
+        ScanRequest(
+            urls=[url],
+            options=options,
+            selection=Selection(only=("tls", "web"), skip=("WEB-HTTPS-REDIRECT",)),
+        )
+    )
+    statuses = {r.check_id: r.status for r in pinned.results}
+    assert statuses["TLS-CERT-HOSTNAME"] is Status.PASS
+    assert statuses["TLS-CERT-UNTRUSTED"] is Status.PASS
+    assert not [r for r in pinned.results if r.status is Status.ERROR], [
+        r.message for r in pinned.results if r.status is Status.ERROR
+    ]
+    assert statuses["WEB-HSTS"] is Status.PASS
+
+
+def test_custom_and_per_page_tls_profiles(shops: Shops, tmp_path: Path) -> None:
+    """A page may need a stricter profile than the shop front; a Mozilla-format file is accepted."""
+    import json
+
+    custom = tmp_path / "only13.json"
+    custom.write_text(
+        json.dumps(
+            {
+                "configurations": {
+                    "strict": {
+                        "tls_versions": ["TLSv1.3"],
+                        "ciphersuites": ["TLS_AES_256_GCM_SHA384"],
+                        "ciphers": {"iana": []},
+                        "certificate_types": ["ecdsa"],
+                        "rsa_key_size": None,
+                    }
+                }
+            }
+        )
+    )
+    port = shops.nginx.port("good")
+    config = tmp_path / "posture.yaml"
+    config.write_text(
+        "version: 1\nstorefronts:\n"
+        f"  - url: https://localhost:{port}/\n    tls_profile: only13.json\n"
+        f"  - url: https://127.0.0.1:{port}/\n    pages:\n      admin: {{path: /admin, tls_profile: modern}}\n"
+    )
+    from posture.runner import Selection
+
+    report = scan(
+        ScanRequest(
+            config=load_config(config),
+            options=ScanOptions(timeout=TIMEOUT, ca_bundle=str(shops.ca_path)),
+            selection=Selection(only=("TLS-MOZILLA-PROFILE",)),
+        )
+    )
+    by_target = {r.target: r for r in report.results}
+    strict = by_target[f"https://localhost:{port}/"]
+    assert strict.status is Status.FAIL and strict.evidence["profile"] == "only13.json"
+    kinds = {(d["kind"], d.get("version"), d.get("suite")) for d in strict.evidence["deviations"]}
+    assert ("version not in profile", "TLSv1.2", None) in kinds
+    assert ("suite not in profile", "TLSv1.3", "TLS_AES_128_GCM_SHA256") in kinds
+    modern = by_target[f"https://127.0.0.1:{port}/"]
+    assert (
+        modern.evidence["profile"] == "modern"
+    )  # the page's stricter profile wins for the endpoint
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"version: 1\nstorefronts:\n  - url: https://localhost:{port}/\n    tls_profile: nope.json\n"
+    )
+    broken = scan(
+        ScanRequest(
+            config=load_config(bad),
+            options=ScanOptions(timeout=TIMEOUT),
+            selection=Selection(only=("TLS-MOZILLA-PROFILE",)),
+        )
+    )
+    assert broken.results[0].status is Status.ERROR and "nope.json" in broken.results[0].message

@@ -163,7 +163,7 @@ def build_shops(root: Path) -> Shops:
     intermediate = issue(ca, ["posture tests intermediate CA"], is_ca=True, days=3000)
     ca_path = certs / "ca.pem"
     ca_path.write_bytes(ca.cert_pem())
-    names = ["localhost", "127.0.0.1"]
+    names = ["localhost", "127.0.0.1", "shop.posture.test"]  # the last only via --resolve
 
     def leaf(stem: str, **kw: object) -> tuple[Path, Path]:
         cert = issue(intermediate, kw.pop("names", names), **kw)  # type: ignore[arg-type]
