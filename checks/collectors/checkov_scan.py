@@ -262,7 +262,14 @@ def _run(found: Survey, frameworks: list[str], mapping: Any) -> tuple[IacFacts, 
             outside = _terraform_resources(runner.definitions or {}, base, resources, providers)
             cacheable = cacheable and not outside
         elif framework == "cloudformation":
-            _cfn_resources(runner.definitions or {}, base, resources)
+            # checkov knows each resource's full line range (logical id to last property);
+            # its parsed properties carry only their own lines, the fallback
+            ranges = {
+                (f.path, f.resource): (f.start_line, f.end_line)
+                for f in findings
+                if f.framework == framework
+            }
+            _cfn_resources(runner.definitions or {}, base, resources, ranges)
     problems = _dedupe_problems(problems)
     facts = IacFacts(
         root=str(found.root),
@@ -407,7 +414,12 @@ def _provider(name: str, address: str, attrs: Mapping[str, Any], rel: str) -> Ia
     )
 
 
-def _cfn_resources(definitions: Mapping[Any, Any], base: Path, resources: list[IacResource]) -> None:
+def _cfn_resources(
+    definitions: Mapping[Any, Any],
+    base: Path,
+    resources: list[IacResource],
+    ranges: Mapping[tuple[str, str], tuple[int | None, int | None]],
+) -> None:
     for file_path, template in definitions.items():
         rel = _rel(str(file_path), base)
         body = template.get("Resources") if isinstance(template, Mapping) else None
@@ -420,11 +432,16 @@ def _cfn_resources(definitions: Mapping[Any, Any], base: Path, resources: list[I
             end = getattr(getattr(resource, "end_mark", None), "line", None)
             props = resource.get("Properties") or {}
             if start is None and isinstance(props, Mapping):
-                start, end = props.get("__startline__"), props.get("__endline__")
+                # checkov marks the resource's body from its first key; the id is a line above
+                first = props.get("__startline__")
+                start = first - 1 if isinstance(first, int) and first > 1 else first
+                end = props.get("__endline__")
             else:
-                start = start + 1 if start is not None else None
-                end = end + 1 if end is not None else None
+                # the value's mark is the line after the logical id; report the id's line
+                start = start if start is not None else None
+                end = end if end is not None else None
             rtype = str(resource["Type"])
+            start, end = ranges.get((rel, f"{rtype}.{name}"), (start, end))
             resources.append(
                 IacResource(
                     framework="cloudformation",
