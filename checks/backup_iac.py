@@ -140,7 +140,10 @@ def _copies(facts: IacFacts, plan: IacResource) -> list[tuple[str, list[Copy]]]:
         body = plan.attributes.get("BackupPlan") or {}
         for rule in blocks(body, "BackupPlanRule"):
             copies = [
-                Copy(str(a.get("DestinationBackupVaultArn")), _cfn_place(a.get("DestinationBackupVaultArn"), facts))
+                Copy(
+                    str(a.get("DestinationBackupVaultArn")),
+                    _cfn_place(a.get("DestinationBackupVaultArn"), facts),
+                )
                 for a in blocks(rule, "CopyActions")
             ]
             out.append((str(rule.get("RuleName") or "?"), copies))
@@ -191,8 +194,12 @@ def backup_plan_copies_elsewhere(facts: IacFacts, ctx: CheckContext) -> Iterator
                 "rule": rule_name,
                 "source_region": source.region,
                 "copies": [
-                    {"destination": c.destination, "region": c.place.region, "account": c.place.account,
-                     "known_from": c.place.how}
+                    {
+                        "destination": c.destination,
+                        "region": c.place.region,
+                        "account": c.place.account,
+                        "known_from": c.place.how,
+                    }
                     for c in copies
                 ],
             }
@@ -205,7 +212,8 @@ def backup_plan_copies_elsewhere(facts: IacFacts, ctx: CheckContext) -> Iterator
                 )
                 continue
             separate = [
-                c for c in copies
+                c
+                for c in copies
                 if (c.place.region and source.region and c.place.region != source.region)
                 or (c.place.account and source.account and c.place.account != source.account)
             ]
@@ -237,7 +245,9 @@ def backup_plan_copies_elsewhere(facts: IacFacts, ctx: CheckContext) -> Iterator
         "Copy backups to a vault in a separate backup account (AWS Organizations), so that "
         "credentials that can delete the data cannot delete its copies."
     ),
-    references=["https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html"],
+    references=[
+        "https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html"
+    ],
 )
 def backup_copy_other_account(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
     """Whoever controls the account can delete a copy kept in it; judged when accounts show."""
@@ -294,7 +304,8 @@ def backup_vault_locked(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]
             name = value(vault.attributes, "name")
             lock = next(
                 (
-                    lk for lk in locks
+                    lk
+                    for lk in locks
                     if value(lk.attributes, "backup_vault_name") == name
                     or _refers(value(lk.attributes, "backup_vault_name"), vault)
                 ),
@@ -303,7 +314,9 @@ def backup_vault_locked(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]
             if lock is None:
                 yield Outcome.fail(f"vault {name!r} has no vault lock", **kw)
             else:
-                mode = "compliance" if value(lock.attributes, "changeable_for_days") else "governance"
+                mode = (
+                    "compliance" if value(lock.attributes, "changeable_for_days") else "governance"
+                )
                 yield Outcome.passed(evidence={"lock": lock.address, "mode": mode}, **kw)
         else:
             lock_cfg = vault.attributes.get("LockConfiguration")
@@ -346,7 +359,8 @@ def _replication_destinations(facts: IacFacts, bucket: IacResource) -> list[Any]
     dests: list[Any] = []
     if bucket.framework == "terraform":
         configs = [
-            rc.attributes for rc in facts.of_type("aws_s3_bucket_replication_configuration")
+            rc.attributes
+            for rc in facts.of_type("aws_s3_bucket_replication_configuration")
             if _refers(value(rc.attributes, "bucket"), bucket)
             or value(rc.attributes, "bucket") == value(bucket.attributes, "bucket")
         ]
@@ -382,7 +396,9 @@ def s3_data_replicated(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
     """Which buckets hold data is read from names and tags (policy iac.backup.*)."""
     buckets = list(facts.of_type("aws_s3_bucket", "AWS::S3::Bucket"))
     destinations = {
-        id(d) for b in buckets for dest in _replication_destinations(facts, b)
+        id(d)
+        for b in buckets
+        for dest in _replication_destinations(facts, b)
         if (d := _referenced(facts, dest)) is not None
     }
     for bucket in buckets:
@@ -393,9 +409,14 @@ def s3_data_replicated(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
             continue
         kw = _kw(facts, ctx, bucket)
         dests = _replication_destinations(facts, bucket)
-        evidence: dict[str, Any] = {"holds_data_because": reason, "destinations": [str(d) for d in dests]}
+        evidence: dict[str, Any] = {
+            "holds_data_because": reason,
+            "destinations": [str(d) for d in dests],
+        }
         if not dests:
-            yield Outcome.fail(f"bucket holds data ({reason}) and is not replicated", evidence=evidence, **kw)
+            yield Outcome.fail(
+                f"bucket holds data ({reason}) and is not replicated", evidence=evidence, **kw
+            )
             continue
         source = _source_place(facts, bucket)
         places = []
@@ -450,19 +471,26 @@ def _primary_databases(facts: IacFacts) -> Iterator[IacResource]:
     target=TargetKind.IAC,
     facts="checkov",
     remediation="Set backup_retention_period (BackupRetentionPeriod) to at least the policy minimum.",
-    references=["https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html"],
+    references=[
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html"
+    ],
 )
 def rds_backup_retention(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
     """Corruption is often found days late; short retention has already rotated out good copies."""
     minimum = int(ctx.policy.get("iac.backup.min_retention_days"))
     for db in _primary_databases(facts):
         kw = _kw(facts, ctx, db)
-        raw = value(db.attributes, "backup_retention_period") if db.framework == "terraform" \
+        raw = (
+            value(db.attributes, "backup_retention_period")
+            if db.framework == "terraform"
             else db.attributes.get("BackupRetentionPeriod")
+        )
         days_text = "1" if raw is None else str(raw)
         evidence = {"retention_days": raw, "minimum_days": minimum, "default_applied": raw is None}
         if not days_text.strip().isdigit():
-            yield Outcome.skip(f"retention is not a literal number ({days_text})", evidence=evidence, **kw)
+            yield Outcome.skip(
+                f"retention is not a literal number ({days_text})", evidence=evidence, **kw
+            )
         elif int(days_text) < minimum:
             yield Outcome.fail(
                 f"automated backups kept {int(days_text)} day(s), under the {minimum}-day minimum"
@@ -491,7 +519,11 @@ def _selected_by_cross_region_plan(facts: IacFacts, db: IacResource) -> str | No
         plan_ref = sel.attributes.get("BackupPlanId")
         plan_name = plan_ref.get("Ref") if isinstance(plan_ref, Mapping) else None
         for plan in facts.of_type("AWS::Backup::BackupPlan"):
-            if plan.name == plan_name and plan.path == sel.path and _plan_is_cross_region(facts, plan):
+            if (
+                plan.name == plan_name
+                and plan.path == sel.path
+                and _plan_is_cross_region(facts, plan)
+            ):
                 return f"{sel.address} -> {plan.address}"
     return None
 
@@ -508,7 +540,9 @@ def _selected_by_cross_region_plan(facts: IacFacts, db: IacResource) -> str | No
         "replication), add the database to an AWS Backup plan that copies to another region, "
         "or make an Aurora cluster part of a global cluster."
     ),
-    references=["https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html"],
+    references=[
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html"
+    ],
 )
 def rds_cross_region_backup(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
     """Automated RDS backups live in the database's region unless something copies them out."""
@@ -525,9 +559,17 @@ def rds_cross_region_backup(facts: IacFacts, ctx: CheckContext) -> Iterator[Outc
                     here, there = _place_of(facts, db), _place_of(facts, replica)
                     if here.region and there.region and here.region != there.region:
                         how = f"cross-region replica {replica.address}"
-        if how is None and db.type == "aws_rds_cluster" and value(db.attributes, "global_cluster_identifier"):
+        if (
+            how is None
+            and db.type == "aws_rds_cluster"
+            and value(db.attributes, "global_cluster_identifier")
+        ):
             how = "global cluster"
-        if how is None and db.type == "AWS::RDS::DBCluster" and db.attributes.get("GlobalClusterIdentifier"):
+        if (
+            how is None
+            and db.type == "AWS::RDS::DBCluster"
+            and db.attributes.get("GlobalClusterIdentifier")
+        ):
             how = "global cluster"
         if how:
             yield Outcome.passed(evidence={"cross_region_by": how}, **kw)
@@ -549,7 +591,9 @@ def rds_cross_region_backup(facts: IacFacts, ctx: CheckContext) -> Iterator[Outc
         "Set point_in_time_recovery = true on every replica (replica blocks and "
         "aws_dynamodb_table_replica); checkov's CKV_AWS_28 covers only the primary table."
     ),
-    references=["https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery.html"],
+    references=[
+        "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery.html"
+    ],
 )
 def dynamodb_replica_pitr(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
     """PITR is set per replica: a table with recovery on can have replicas with it off."""
@@ -598,13 +642,17 @@ def kms_rotation_gaps(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
         attrs = key.attributes
         tf = key.framework == "terraform"
         enabled = value(attrs, "enable_key_rotation") if tf else attrs.get("EnableKeyRotation")
-        period = value(attrs, "rotation_period_in_days") if tf else attrs.get("RotationPeriodInDays")
+        period = (
+            value(attrs, "rotation_period_in_days") if tf else attrs.get("RotationPeriodInDays")
+        )
         if enabled is not True or period is None:
             continue  # off: CKV_AWS_7 reports it; default period (365 days) is fine
         kw = _kw(facts, ctx, key)
         evidence = {"rotation_period_in_days": period, "maximum_days": maximum}
         if not str(period).isdigit():
-            yield Outcome.skip(f"rotation period is not a literal number ({period})", evidence=evidence, **kw)
+            yield Outcome.skip(
+                f"rotation period is not a literal number ({period})", evidence=evidence, **kw
+            )
         elif int(str(period)) > maximum:
             yield Outcome.fail(
                 f"key rotates every {period} days, over the {maximum}-day maximum",

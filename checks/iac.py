@@ -21,7 +21,9 @@ from .collectors.iac_facts import CheckovFinding, IacFacts, display_path
 __all__ = ["checkov_findings", "collect_iac", "unreadable_files"]
 
 
-def _location(facts: IacFacts, ctx: CheckContext, path: str, start: int | None, end: int | None) -> Location:
+def _location(
+    facts: IacFacts, ctx: CheckContext, path: str, start: int | None, end: int | None
+) -> Location:
     is_file = Path(facts.root).is_file() if facts.root else False
     return Location(display_path(ctx.target.name, is_file, path), start, end)
 

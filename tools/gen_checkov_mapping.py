@@ -16,14 +16,22 @@ KEYWORDS: list[tuple[str, str, str]] = [
     (r"log(s|ging)? .*retention|retention .*log", "logging", "medium"),
     (r"hard[- ]?coded|secret|credential|access key", "access", "critical"),
     (r"\bpublic|0\.0\.0\.0|everyone|anonymous|world", "access", "high"),
-    (r"backup|recover|snapshot|replicat|versioning|point in time|geo-redundant|"
-     r"deletion protection|retention", "backup", "high"),
+    (
+        r"backup|recover|snapshot|replicat|versioning|point in time|geo-redundant|"
+        r"deletion protection|retention",
+        "backup",
+        "high",
+    ),
     (r"encrypt|kms|cmk|cmek|customer managed key|rotation|at rest", "encryption", "high"),
     (r"tls|ssl|https|\bhttp\b|cipher|certificate|hsts|waf", "web", "medium"),
     (r"\blog|audit|trail|monitor|flow log|tracing|alarm", "logging", "medium"),
-    (r"iam|privilege|root|admin|mfa|authenticat|password|service account|rbac|"
-     r"security group|ingress|egress|port \d+|capabilit|host(network|pid|ipc)?|"
-     r"policy|access|permission|role", "access", "medium"),
+    (
+        r"iam|privilege|root|admin|mfa|authenticat|password|service account|rbac|"
+        r"security group|ingress|egress|port \d+|capabilit|host(network|pid|ipc)?|"
+        r"policy|access|permission|role",
+        "access",
+        "medium",
+    ),
 ]
 HEADER = """\
 # checkov check id -> posture area and severity. Data, not code: validated by
@@ -83,7 +91,13 @@ def collect() -> dict[str, tuple[str, list[str]]]:
     from checkov.terraform.checks.resource.registry import resource_registry
 
     found: dict[str, tuple[str, list[str]]] = {}
-    for registry in (resource_registry, data_registry, provider_registry, cfn_registry, k8s_registry):
+    for registry in (
+        resource_registry,
+        data_registry,
+        provider_registry,
+        cfn_registry,
+        k8s_registry,
+    ):
         groups = list(registry.checks.values()) + list(registry.wildcard_checks.values())
         for checks in groups:
             for c in checks:

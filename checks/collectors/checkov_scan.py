@@ -243,7 +243,9 @@ def _run(found: Survey, frameworks: list[str], mapping: Any) -> tuple[IacFacts, 
         sink = io.StringIO()
         try:
             with contextlib.redirect_stdout(sink):
-                reports = runner.run(runner_filter=runner_filter, collect_skip_comments=True, **kwargs)
+                reports = runner.run(
+                    runner_filter=runner_filter, collect_skip_comments=True, **kwargs
+                )
         except Exception as exc:  # noqa: BLE001 - one framework failing leaves the others
             problems.append(
                 FileProblem(".", "framework", f"checkov's {framework} scan failed: {exc}")
@@ -256,7 +258,9 @@ def _run(found: Survey, frameworks: list[str], mapping: Any) -> tuple[IacFacts, 
                 findings.append(_finding(record, framework, base))
             for path in report.parsing_errors:
                 problems.append(
-                    FileProblem(_rel(path, base), "parse", f"checkov could not parse it as {framework}")
+                    FileProblem(
+                        _rel(path, base), "parse", f"checkov could not parse it as {framework}"
+                    )
                 )
         if framework == "terraform":
             outside = _terraform_resources(runner.definitions or {}, base, resources, providers)

@@ -57,7 +57,9 @@ def yaml_expanded_size(text: bytes, limit: int) -> int:
     import yaml
 
     try:
-        documents = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        documents = list(
+            yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        )
     except yaml.YAMLError:
         return 0  # not valid YAML: checkov reports it as a parse error
     memo: dict[int, int] = {}

@@ -10,6 +10,7 @@ fallback SCSV) run through sslyze's own plugin implementations, sharing one conn
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from posture.plugin import CollectContext, collector
 
 VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 PER_HOST_CONNECTIONS = 5
+# Two storefront scans importing sslyze at once in different threads can hit Python's import
+# deadlock detection (_DeadlockError on sslyze.plugins.*): import it under one lock.
+_SSLYZE_IMPORT = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -324,11 +328,12 @@ def scan_tls(
     now: dt.datetime | None = None,
 ) -> TlsFacts:
     """Everything the TLS checks need about one host, in one pass."""
-    from sslyze.errors import ConnectionToServerFailed
-    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
-    from sslyze.plugins.scan_commands import ScanCommand
-    from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivity_to_server
-    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+    with _SSLYZE_IMPORT:
+        from sslyze.errors import ConnectionToServerFailed
+        from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+        from sslyze.plugins.scan_commands import ScanCommand
+        from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivity_to_server
+        from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
     location = ServerNetworkLocation(hostname=host, port=port, ip_address=address)
     network = ServerNetworkConfiguration(

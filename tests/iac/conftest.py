@@ -66,6 +66,7 @@ def line_of(path: Path, needle: str) -> int:
 
 def pick(results: list[Result], check_id: str, resource: str | None = None) -> list[Result]:
     return [
-        r for r in results
+        r
+        for r in results
         if r.check_id == check_id and (resource is None or r.resource == resource)
     ]

@@ -19,12 +19,54 @@ from .conftest import FIXTURES, line_of, pick
 
 # Each area's main checkov checks: (id, resource, area, severity, file, needle)
 BAD_CHECKOV = [
-    ("CKV_AWS_16", "aws_db_instance.orders", Area.ENCRYPTION, Severity.HIGH, "main.tf", '"aws_db_instance" "orders"'),
-    ("CKV_AWS_17", "aws_db_instance.orders", Area.ACCESS, Severity.CRITICAL, "main.tf", '"aws_db_instance" "orders"'),
-    ("CKV_AWS_24", "aws_security_group.ssh", Area.ACCESS, Severity.HIGH, "main.tf", '"aws_security_group" "ssh"'),
-    ("CKV_AWS_28", "aws_dynamodb_table.carts", Area.BACKUP, Severity.HIGH, "main.tf", '"aws_dynamodb_table" "carts"'),
-    ("CKV_AWS_18", "AWS::S3::Bucket.BackupBucket", Area.LOGGING, Severity.MEDIUM, "stack.yaml", "  BackupBucket:"),
-    ("CKV_AWS_16", "AWS::RDS::DBInstance.Database", Area.ENCRYPTION, Severity.HIGH, "stack.yaml", "  Database:"),
+    (
+        "CKV_AWS_16",
+        "aws_db_instance.orders",
+        Area.ENCRYPTION,
+        Severity.HIGH,
+        "main.tf",
+        '"aws_db_instance" "orders"',
+    ),
+    (
+        "CKV_AWS_17",
+        "aws_db_instance.orders",
+        Area.ACCESS,
+        Severity.CRITICAL,
+        "main.tf",
+        '"aws_db_instance" "orders"',
+    ),
+    (
+        "CKV_AWS_24",
+        "aws_security_group.ssh",
+        Area.ACCESS,
+        Severity.HIGH,
+        "main.tf",
+        '"aws_security_group" "ssh"',
+    ),
+    (
+        "CKV_AWS_28",
+        "aws_dynamodb_table.carts",
+        Area.BACKUP,
+        Severity.HIGH,
+        "main.tf",
+        '"aws_dynamodb_table" "carts"',
+    ),
+    (
+        "CKV_AWS_18",
+        "AWS::S3::Bucket.BackupBucket",
+        Area.LOGGING,
+        Severity.MEDIUM,
+        "stack.yaml",
+        "  BackupBucket:",
+    ),
+    (
+        "CKV_AWS_16",
+        "AWS::RDS::DBInstance.Database",
+        Area.ENCRYPTION,
+        Severity.HIGH,
+        "stack.yaml",
+        "  Database:",
+    ),
     ("CKV_AWS_7", "AWS::KMS::Key.Key", Area.ENCRYPTION, Severity.MEDIUM, "stack.yaml", "  Key:"),
     ("CKV_K8S_16", "Deployment.shop.shop", Area.ACCESS, Severity.HIGH, "deploy.yaml", "apiVersion"),
 ]
@@ -39,10 +81,17 @@ GOOD_CHECKOV = [
 ]
 
 
-@pytest.mark.parametrize(("check_id", "resource", "area", "severity", "name", "needle"), BAD_CHECKOV)
+@pytest.mark.parametrize(
+    ("check_id", "resource", "area", "severity", "name", "needle"), BAD_CHECKOV
+)
 def test_checkov_failure_mapped(
-    bad_results: list[Result], check_id: str, resource: str, area: Area, severity: Severity,
-    name: str, needle: str,
+    bad_results: list[Result],
+    check_id: str,
+    resource: str,
+    area: Area,
+    severity: Severity,
+    name: str,
+    needle: str,
 ) -> None:
     [result] = pick(bad_results, check_id, resource)
     assert result.status is Status.FAIL
@@ -80,15 +129,17 @@ def test_unmapped_checkov_failure_still_appears_as_other(tmp_path: Path) -> None
 
 
 def test_mapping_override_from_posture_yaml(tmp_path: Path) -> None:
-    (tmp_path / "posture.yaml").write_text(textwrap.dedent(f"""\
+    (tmp_path / "posture.yaml").write_text(
+        textwrap.dedent(f"""\
         version: 1
         iac:
-          - path: {FIXTURES / 'bad'}
+          - path: {FIXTURES / "bad"}
         checkov:
           mapping:
             CKV_AWS_24: {{severity: critical}}
             CKV_AWS_18: {{area: privacy}}
-        """))
+        """)
+    )
     config = load_config(tmp_path / "posture.yaml")
     results = scan(ScanRequest(config=config)).results
     [ssh] = pick(results, "CKV_AWS_24", "aws_security_group.ssh")
@@ -100,7 +151,11 @@ def test_mapping_override_from_posture_yaml(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("snippet", "line"),
-    [("CKV_AWS_24: {severity: huge}", 3), ("CKV_AWS_24: {colour: red}", 3), ("not-an-id: {area: backup}", 2)],
+    [
+        ("CKV_AWS_24: {severity: huge}", 3),
+        ("CKV_AWS_24: {colour: red}", 3),
+        ("not-an-id: {area: backup}", 2),
+    ],
 )
 def test_mapping_override_is_strict(tmp_path: Path, snippet: str, line: int) -> None:
     (tmp_path / "posture.yaml").write_text(f"checkov:\n  mapping:\n    {snippet}\n")
@@ -122,7 +177,11 @@ def test_builtin_mapping_rejects_a_bad_area() -> None:
 
 
 def test_bad_files_are_errors_and_the_rest_is_scanned(broken_results: list[Result]) -> None:
-    errors = {Path(r.location.path).name: r for r in broken_results if r.status is Status.ERROR and r.location}
+    errors = {
+        Path(r.location.path).name: r
+        for r in broken_results
+        if r.status is Status.ERROR and r.location
+    }
     assert set(errors) == {"broken.tf", "bomb.yaml", "huge.tf"}
     assert "could not parse" in errors["broken.tf"].message
     assert "expand" in errors["bomb.yaml"].message
@@ -155,8 +214,21 @@ def test_second_scan_is_served_from_the_cache(tmp_path: Path) -> None:
 
 def test_machine_output_stays_clean(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "posture", "scan", "--iac", str(FIXTURES / "broken"), "--format", "json"],
-        capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "posture",
+            "scan",
+            "--iac",
+            str(FIXTURES / "broken"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=tmp_path,
     )
     data = json.loads(proc.stdout)  # nothing but JSON on stdout
     assert any(r["check_id"] == "CKV_AWS_18" for r in data["results"])

@@ -18,3 +18,25 @@ resource "aws_db_instance" "orders" {
   username                = "shop"
   manage_master_user_password = true
 }
+
+# Backups exist, but they never leave eu-west-1 or this account: a regional outage or a stolen
+# admin key takes the data and its backups together (IAC-BACKUP-PLAN-NO-COPY).
+resource "aws_backup_vault" "main" {
+  name = "demo-shop-backups"
+}
+
+resource "aws_backup_plan" "nightly" {
+  name = "demo-shop-nightly"
+  rule {
+    rule_name         = "nightly"
+    target_vault_name = aws_backup_vault.main.name
+    schedule          = "cron(0 3 * * ? *)"
+  }
+}
+
+resource "aws_backup_selection" "orders" {
+  name         = "orders"
+  iam_role_arn = "arn:aws:iam::123456789012:role/backup"
+  plan_id      = aws_backup_plan.nightly.id
+  resources    = [aws_db_instance.orders.arn]
+}
