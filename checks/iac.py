@@ -1,63 +1,115 @@
-"""checkov's findings as posture results: checkov's own rule id, file and lines, resource
-address, in our areas and severities (policies/mappings/checkov.yaml). Nothing checkov finds is
-dropped: an unmapped failing rule lands in area `other`."""
+"""checkov's findings as posture results: its rule ids and titles, our areas and severities.
+
+One check spec carries every checkov rule: each finding becomes an outcome with checkov's id
+(``CKV_AWS_19``) and title, the area and severity from policies/mappings/checkov.yaml (or the
+user's override), and the file and line range SARIF needs. Nothing checkov finds is dropped: an
+id no mapping names still appears, with the mapping's defaults (area ``other``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-from posture.checks.collectors.checkov_scan import IacFacts, collect_iac
 from posture.model import Area, Location, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
-__all__ = ["collect_iac"]
+from .collectors.checkov_scan import collect_iac
+from .collectors.iac_facts import CheckovFinding, IacFacts, display_path
+
+__all__ = ["checkov_findings", "collect_iac", "unreadable_files"]
+
+
+def _location(
+    facts: IacFacts, ctx: CheckContext, path: str, start: int | None, end: int | None
+) -> Location:
+    is_file = Path(facts.root).is_file() if facts.root else False
+    return Location(display_path(ctx.target.name, is_file, path), start, end)
+
+
+def _outcome(finding: CheckovFinding, facts: IacFacts, ctx: CheckContext) -> Outcome | None:
+    entry = facts.mapping.lookup(finding.check_id)
+    location = _location(facts, ctx, finding.path, finding.start_line, finding.end_line)
+    evidence: dict[str, object] = {
+        "checkov_id": finding.check_id,
+        "framework": finding.framework,
+        "mapping": entry.source,
+    }
+    if finding.guideline:
+        evidence["guideline"] = finding.guideline
+    common: dict[str, Any] = {
+        "check_id": finding.check_id,
+        "title": finding.title,
+        "area": Area(entry.area),
+        "severity": Severity(entry.severity),
+        "resource": finding.resource,
+        "location": location,
+        "references": (finding.guideline,) if finding.guideline else (),
+    }
+    if finding.result == "passed":
+        if not ctx.policy.get("iac.report_passed", True):
+            return None
+        return Outcome.passed(evidence=evidence, **common)
+    if finding.result == "skipped":
+        reason = finding.suppress_comment or "checkov:skip without a reason"
+        evidence["suppression"] = {
+            "kind": "checkov:skip",
+            "reason": reason,
+            "location": location.to_dict(),
+        }
+        return Outcome.fail(
+            f"{finding.title} (suppressed inline: {reason})",
+            evidence=evidence,
+            suppressed=reason,
+            **common,
+        )
+    return Outcome.fail(evidence=evidence, **common)
 
 
 @check(
     id="IAC-CHECKOV",
-    title="checkov infrastructure rules",
+    title="checkov rules over infrastructure as code",
     area=Area.OTHER,
     severity=Severity.MEDIUM,
     target=TargetKind.IAC,
     facts="checkov",
-    description="Every checkov rule over Terraform, CloudFormation and Kubernetes, reported under "
-    "checkov's own id (CKV_AWS_19 ...) with the area and severity our mapping gives it.",
-    remediation="Follow the rule's guideline; suppress a deliberate exception with a waiver.",
+    remediation="Follow the guideline of the checkov rule named in the result.",
     references=["https://www.checkov.io/5.Policy%20Index/all.html"],
 )
-def checkov_rules(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    unmapped = Severity.parse(str(ctx.policy.get("iac.unmapped_severity", "medium")))
-    for path, why in facts.file_errors:
-        yield Outcome.error(f"{path}: {why}", location=Location(path), key=f"file:{path}")
-    for finding in facts.findings:
-        mapped = facts.mapping.get(finding.check_id, {})
-        area = Area(mapped["area"]) if "area" in mapped else Area.OTHER
-        severity = Severity.parse(mapped["severity"]) if "severity" in mapped else unmapped
-        location = Location(
-            finding.path,
-            finding.lines[0] if finding.lines else None,
-            finding.lines[1] if finding.lines else None,
+def checkov_findings(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    """Every checkov result on the tree; a result carries checkov's own id and title."""
+    if not facts.frameworks:
+        yield Outcome.skip(
+            "no Terraform, CloudFormation or Kubernetes files found to scan",
+            evidence={"files_scanned": facts.files_scanned},
         )
-        evidence = {
-            "checkov_id": finding.check_id,
-            "framework": finding.framework,
-            "resource": finding.resource,
-            "mapped": bool(mapped),
-        }
-        if finding.guideline:
-            evidence["guideline"] = finding.guideline
-        common = {
-            "check_id": finding.check_id,
-            "title": finding.name,
-            "area": area,
-            "severity": severity,
-            "resource": finding.resource,
-            "location": location,
-            "evidence": evidence,
-            "key": finding.framework,
-            "references": (finding.guideline,) if finding.guideline else None,
-        }
-        if finding.passed:
-            yield Outcome.passed(**common)
-        else:
-            yield Outcome.fail(finding.name, suppressed=finding.suppressed, **common)
+        return
+    for finding in facts.findings:
+        outcome = _outcome(finding, facts, ctx)
+        if outcome is not None:
+            yield outcome
+
+
+@check(
+    id="IAC-UNREADABLE-FILE",
+    title="IaC file could not be scanned",
+    area=Area.OTHER,
+    severity=Severity.MEDIUM,
+    target=TargetKind.IAC,
+    facts="checkov",
+    remediation=(
+        "Fix the file's syntax, split or shrink it under the size limit (policy "
+        "iac.max_file_bytes), or move generated files out of the scanned tree."
+    ),
+)
+def unreadable_files(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    """A file that does not parse, is too large or expands too far is unassessed, not passed."""
+    for problem in facts.problems:
+        location = _location(facts, ctx, problem.path, None, None)
+        yield Outcome.error(
+            f"{location.path}: {problem.message}",
+            resource=location.path,
+            location=location,
+            evidence={"kind": problem.kind, "file": location.path},
+        )

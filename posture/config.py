@@ -7,6 +7,7 @@ line-tracking YAML loader, matched to pydantic's error locations.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -49,31 +50,49 @@ class StorefrontConfig(_Strict):
         return value
 
 
-class CheckovOverride(_Strict):
-    area: (
-        Literal[
-            "tls",
-            "web",
-            "access",
-            "encryption",
-            "backup",
-            "payment",
-            "vendor",
-            "privacy",
-            "logging",
-            "other",
-        ]
-        | None
-    ) = None
-    severity: Literal["critical", "high", "medium", "low", "info"] | None = None
-
-
 class IacConfig(_Strict):
     path: str
     # Restrict frameworks (terraform, cloudformation, kubernetes); default: all three.
     frameworks: list[Literal["terraform", "cloudformation", "kubernetes"]] | None = None
-    # Override policies/mappings/checkov.yaml for this tree: {CKV_AWS_18: {severity: high}}.
-    mapping: dict[str, CheckovOverride] = Field(default_factory=dict)
+
+
+_AREAS = ("tls", "web", "access", "encryption", "backup", "payment", "vendor", "privacy", "logging", "other")
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+class CheckovMappingOverride(_Strict):
+    """One checkov id's area and/or severity, overriding policies/mappings/checkov.yaml."""
+
+    area: str | None = None
+    severity: str | None = None
+
+    @field_validator("area")
+    @classmethod
+    def _area(cls, value: str | None) -> str | None:
+        if value is not None and value not in _AREAS:
+            raise ValueError(f"unknown area {value!r} (expected one of: {', '.join(_AREAS)})")
+        return value
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, value: str | None) -> str | None:
+        if value is not None and value not in _SEVERITIES:
+            names = ", ".join(_SEVERITIES)
+            raise ValueError(f"unknown severity {value!r} (expected one of: {names})")
+        return value
+
+
+class CheckovConfig(_Strict):
+    # checkov id (CKV_AWS_19, CKV2_AWS_6 ...) -> {area, severity}
+    mapping: dict[str, CheckovMappingOverride] = Field(default_factory=dict)
+
+    @field_validator("mapping")
+    @classmethod
+    def _ids(cls, value: dict[str, CheckovMappingOverride]) -> dict[str, CheckovMappingOverride]:
+        for check_id in value:
+            if not re.fullmatch(r"CKV[0-9]?_[A-Z0-9]+_[0-9]+", check_id):
+                raise ValueError(f"{check_id!r} is not a checkov check id (like CKV_AWS_19)")
+        return value
 
 
 class EvidenceFile(_Strict):
@@ -93,6 +112,7 @@ class Config(_Strict):
     iac: list[IacConfig] = Field(default_factory=list)
     configs: list[EvidenceFile] = Field(default_factory=list)
     controls: Controls = Field(default_factory=Controls)
+    checkov: CheckovConfig = Field(default_factory=CheckovConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     waivers: list[dict[str, Any]] = Field(default_factory=list)
 

@@ -1,268 +1,461 @@
-"""One checkov run per IaC target, in-process, imported only here and only when an IaC check runs.
+"""The one collector that runs checkov: one in-process run per IaC target.
 
-checkov parses each file once; its Terraform runner keeps the parsed, rendered definitions, and
-our own backup-separation rules read those instead of parsing again. Files checkov must not read
-(over the size limit, or YAML with an alias bomb) are excluded up front and reported as errors
-naming the file; files checkov could not parse are reported the same way; the rest of the tree is
-still scanned.
+checkov parses each file once per framework; its checks and posture's own backup rules both read
+that parse (checkov's records become findings, its parsed definitions become ``IacResource``s),
+so no file is parsed twice. checkov is imported here, lazily, and only here.
+
+Running checkov inside our process needs care: it configures the root logger on import, prints
+to stdout, forks worker processes for parsing (unsafe from a threaded program) and keeps global
+registries. So imports restore the logging setup, runs hold a lock, use sequential parsing and
+send stdout to a buffer. Results are cached on disk keyed by the content digest of every file
+in the tree and the versions of posture and checkov; a tree whose Terraform reaches outside its
+root (``source = "../modules/x"``) is not cached, since those files are not in the key.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
+import json
 import logging
 import os
-import re
+import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from posture.checks.collectors._imports import preload
 from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
 
-# checkov keeps global state (check registries, parser caches): one run at a time per process.
-_CHECKOV_LOCK = threading.Lock()
-IAC_SUFFIXES = (".tf", ".hcl", ".yaml", ".yml", ".json", ".template")
-_ALIAS = re.compile(rb"(?m)(?:^|[\s\[,{:-])\*[A-Za-z0-9_-]+")
-_SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "__pycache__"}
+from .checkov_mapping import load_mapping
+from .iac_facts import (
+    CheckovFinding,
+    FileProblem,
+    IacFacts,
+    IacProvider,
+    IacResource,
+    arn_region_account,
+    value,
+)
+from .iac_files import Survey, survey
+
+log = logging.getLogger(__name__)
+
+FRAMEWORKS = ("terraform", "terraform_plan", "cloudformation", "kubernetes")
+CACHE_FORMAT = 1
+_LOCK = threading.Lock()
+_RESULTS = {"PASSED": "passed", "FAILED": "failed", "SKIPPED": "skipped"}
 
 
-@dataclass(frozen=True)
-class CheckovFinding:
-    check_id: str
-    name: str
-    passed: bool
-    framework: str
-    path: str  # absolute
-    lines: tuple[int, int] | None
-    resource: str
-    suppressed: str | None = None  # the reason of a checkov:skip comment
-    guideline: str | None = None
+class _QuietCheckov(logging.Filter):
+    """Drop checkov's own log records unless posture runs with --debug."""
+
+    def __init__(self, package_dir: str) -> None:
+        super().__init__()
+        self.package_dir = package_dir
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.pathname.startswith(self.package_dir):
+            return True
+        return logging.getLogger().getEffectiveLevel() <= logging.DEBUG and (
+            record.levelno >= logging.INFO
+        )
 
 
-@dataclass(frozen=True)
-class TfResource:
-    type: str
-    name: str
-    address: str
-    path: str
-    lines: tuple[int, int]
-    attrs: dict[str, Any]
-    provider: str  # provider address, e.g. "aws.default" or "aws.dr"
+_imported: dict[str, Any] = {}
 
 
-@dataclass(frozen=True)
-class IacFacts:
-    root: str
-    findings: tuple[CheckovFinding, ...]
-    file_errors: tuple[tuple[str, str], ...]  # (path, why it was not scanned)
-    resources: tuple[TfResource, ...] = ()
-    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    files_scanned: int = 0
-    mapping: dict[str, dict[str, str]] = field(default_factory=dict)  # checkov id -> area/severity
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    if root.is_file():
-        yield root
-        return
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
-        for name in files:
-            if name.endswith(IAC_SUFFIXES):
-                yield Path(directory) / name
-
-
-def screen_files(
-    root: Path, max_bytes: int, max_aliases: int
-) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files checkov may read, and the ones it must not (with the reason)."""
-    ok: list[Path] = []
-    refused: list[tuple[str, str]] = []
-    for path in _walk(root):
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            refused.append((str(path), f"cannot read: {exc.strerror}"))
-            continue
-        if size > max_bytes:
-            refused.append(
-                (str(path), f"{size} bytes, over the {max_bytes}-byte limit: not scanned")
-            )
-            continue
-        if path.suffix in (".yaml", ".yml", ".json", ".template"):
-            data = path.read_bytes()
-            if len(_ALIAS.findall(data)) > max_aliases and b"&" in data:
-                refused.append(
-                    (str(path), f"more than {max_aliases} YAML aliases (alias bomb?): not scanned")
-                )
-                continue
-        ok.append(path)
-    return ok, refused
-
-
-def _quiet_checkov() -> None:
-    for name in ("checkov", "bc_jsonpath_ng", "urllib3", "pycep", "hcl2"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
-    os.environ.setdefault("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
-
-
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
-
-
-def _resources(definitions: dict[Any, Any]) -> tuple[list[TfResource], dict[str, dict[str, Any]]]:
-    resources: list[TfResource] = []
-    providers: dict[str, dict[str, Any]] = {}
-    for key, body in (definitions or {}).items():
-        path = getattr(key, "file_path", str(key))
-        for block in body.get("provider", []) or []:
-            for pname, attrs in block.items():
-                address = attrs.get("__address__") or pname
-                providers[address] = {
-                    "region": _first(attrs.get("region")),
-                    "allowed_account_ids": _first(attrs.get("allowed_account_ids")),
-                    "assume_role": _first(attrs.get("assume_role")),
-                    "path": path,
-                }
-        for block in body.get("resource", []) or []:
-            for rtype, named in block.items():
-                for rname, attrs in named.items():
-                    start = int(attrs.get("__start_line__", 0) or 0)
-                    end = int(attrs.get("__end_line__", start) or start)
-                    resources.append(
-                        TfResource(
-                            type=rtype,
-                            name=rname,
-                            address=str(attrs.get("__address__") or f"{rtype}.{rname}"),
-                            path=path,
-                            lines=(start, end),
-                            attrs={k: v for k, v in attrs.items() if not k.startswith("__")},
-                            provider=str(
-                                attrs.get("__provider_address__")
-                                or rtype.split("_")[0] + ".default"
-                            ),
-                        )
-                    )
-    return resources, providers
-
-
-def run_checkov(
-    root: Path, frameworks: list[str] | None, max_bytes: int, max_aliases: int
-) -> IacFacts:
-    _quiet_checkov()
-    preload("checkov.terraform.runner", "checkov.cloudformation.runner", "checkov.kubernetes.runner")
-    ok, refused = screen_files(root, max_bytes, max_aliases)
+def _checkov() -> dict[str, Any]:
+    """Import checkov's runners once, undoing what its import does to logging."""
+    if _imported:
+        return _imported
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     from checkov.cloudformation.runner import Runner as CfnRunner
-    from checkov.common.models.enums import CheckResult
+    from checkov.common.models.enums import ParallelizationType
+    from checkov.common.parallelizer.parallel_runner import parallel_runner
     from checkov.kubernetes.runner import Runner as K8sRunner
     from checkov.runner_filter import RunnerFilter
+    from checkov.terraform.plan_runner import Runner as PlanRunner
     from checkov.terraform.runner import Runner as TfRunner
 
-    wanted = frameworks or ["terraform", "cloudformation", "kubernetes"]
-    runner_filter = RunnerFilter(
-        framework=wanted,
-        show_progress_bar=False,
-        excluded_paths=[re.escape(path) for path, _ in refused],
-        download_external_modules=False,
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    import checkov
+
+    package_dir = str(Path(checkov.__file__).parent)
+    quiet = _QuietCheckov(package_dir)
+    root.addFilter(quiet)
+    for handler in root.handlers:
+        handler.addFilter(quiet)
+    logging.getLogger("checkov").setLevel(logging.WARNING)
+    # Forking worker processes from a threaded scanner can deadlock; parse in this thread.
+    parallel_runner.type = ParallelizationType.NONE
+    _imported.update(
+        runners={
+            "terraform": TfRunner,
+            "terraform_plan": PlanRunner,
+            "cloudformation": CfnRunner,
+            "kubernetes": K8sRunner,
+        },
+        RunnerFilter=RunnerFilter,
+        quiet=quiet,
     )
-    runners: list[tuple[str, Any]] = []
-    if "terraform" in wanted:
-        runners.append(("terraform", TfRunner()))
-    if "cloudformation" in wanted:
-        runners.append(("cloudformation", CfnRunner()))
-    if "kubernetes" in wanted:
-        runners.append(("kubernetes", K8sRunner()))
-    findings: list[CheckovFinding] = []
-    parse_errors: list[tuple[str, str]] = list(refused)
-    tf_definitions: dict[Any, Any] = {}
-    is_file = root.is_file()
-    for framework, runner in runners:
-        kwargs: dict[str, Any] = {"runner_filter": runner_filter}
-        if is_file:
-            kwargs["files"] = [str(root)]
-        else:
-            kwargs["root_folder"] = str(root)
-        try:
-            reports = runner.run(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - one framework's crash never hides the others
-            parse_errors.append((str(root), f"checkov {framework} runner failed: {exc}"[:300]))
-            continue
-        for report in reports if isinstance(reports, list) else [reports]:
-            for path in report.parsing_errors:
-                parse_errors.append((str(path), f"checkov could not parse this {framework} file"))
-            for record, passed in (
-                *((r, False) for r in report.failed_checks),
-                *((r, True) for r in report.passed_checks),
-                *((r, False) for r in report.skipped_checks),
-            ):
-                result = record.check_result or {}
-                suppressed = None
-                if result.get("result") == CheckResult.SKIPPED:
-                    suppressed = str(result.get("suppress_comment") or "checkov:skip")
-                lines = tuple(record.file_line_range) if record.file_line_range else None
-                findings.append(
-                    CheckovFinding(
-                        check_id=record.check_id,
-                        name=record.check_name,
-                        passed=passed,
-                        framework=framework,
-                        path=record.file_abs_path or str(root / record.file_path.lstrip("/")),
-                        lines=(int(lines[0]), int(lines[1])) if lines and len(lines) == 2 else None,
-                        resource=record.resource,
-                        suppressed=suppressed,
-                        guideline=record.guideline,
-                    )
-                )
-        if framework == "terraform":
-            tf_definitions = dict(runner.definitions or {})
-    resources, providers = _resources(tf_definitions)
-    unique_errors = tuple(dict.fromkeys(parse_errors))
-    return IacFacts(str(root), tuple(findings), unique_errors, tuple(resources), providers, len(ok))
+    return _imported
 
 
-def load_checkov_mapping() -> dict[str, dict[str, str]]:
-    """policies/mappings/checkov.yaml, validated against its schema."""
-    import json
+def checkov_version() -> str:
+    try:
+        return version("checkov")
+    except PackageNotFoundError:  # pragma: no cover - checkov is a dependency
+        return "unknown"
 
-    import jsonschema
 
-    from posture._yaml import load_yaml_text
-    from posture.errors import ConfigError
-    from posture.policy import read_policy_text
+def _posture_version() -> str:
+    try:
+        return version("storefront-posture")
+    except PackageNotFoundError:  # pragma: no cover
+        return "unknown"
 
-    text, display = read_policy_text("mappings", "checkov.yaml")
-    data = load_yaml_text(text, display)
-    schema_text, _ = read_policy_text("schemas", "checkov-mapping.schema.json")
-    errors = list(jsonschema.Draft202012Validator(json.loads(schema_text)).iter_errors(data))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path)
-        raise ConfigError(f"{where}: {first.message}", path=display)
-    return {k: dict(v) for k, v in data["checks"].items()}
+
+# --- cache -------------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("POSTURE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "posture"
+
+
+def _cache_key(found: Survey, frameworks: Iterable[str], limits: Mapping[str, int]) -> str:
+    parts = {
+        "format": CACHE_FORMAT,
+        "posture": _posture_version(),
+        "checkov": checkov_version(),
+        "root": str(found.root),
+        "frameworks": sorted(frameworks),
+        "limits": dict(sorted(limits.items())),
+        "files": found.digest,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _cache_read(key: str) -> dict[str, Any] | None:
+    path = cache_dir() / "iac" / f"{key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("key") == key else None
+
+
+def _cache_write(key: str, facts: IacFacts) -> None:
+    folder = cache_dir() / "iac"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, "facts": facts.to_cache()}, fh, default=str)
+        os.replace(tmp, folder / f"{key}.json")
+    except OSError as exc:
+        log.debug("cannot write the IaC cache: %s", exc)
+
+
+# --- the collector -------------------------------------------------------------------------------
 
 
 @collector(name="checkov", target=TargetKind.IAC)
 def collect_iac(target: Target, ctx: CollectContext) -> IacFacts:
-    from dataclasses import replace
-
-    root = Path(target.options.get("abs_path") or target.name)
+    root = Path(str(target.options.get("abs_path") or target.name)).resolve()
     if not root.exists():
         raise CollectError(f"{target.name}: no such file or directory")
-    mapping = load_checkov_mapping()
-    for check_id, override in (target.options.get("mapping") or {}).items():
-        merged = dict(mapping.get(check_id, {}))
-        merged.update({k: v for k, v in dict(override).items() if v is not None})
-        mapping[check_id] = merged
-    with _CHECKOV_LOCK:
-        facts = run_checkov(
-            root,
-            target.options.get("frameworks"),
-            int(ctx.policy.get("iac.max_file_bytes", 5_000_000)),
-            int(ctx.policy.get("iac.max_yaml_aliases", 100)),
+    limits = {
+        "max_file_bytes": int(ctx.policy.get("iac.max_file_bytes", 5 * 1024 * 1024)),
+        "max_yaml_nodes": int(ctx.policy.get("iac.max_yaml_nodes", 100_000)),
+    }
+    mapping = load_mapping(ctx.config)
+    found = survey(root, **limits)
+    frameworks = _frameworks(found, target.options.get("frameworks"))
+    use_cache = bool(ctx.policy.get("iac.cache", True))
+    key = _cache_key(found, frameworks, limits)
+    if use_cache:
+        cached = _cache_read(key)
+        if cached is not None:
+            try:
+                return IacFacts.load_cached(cached["facts"], mapping)
+            except (KeyError, TypeError, ValueError):
+                log.debug("ignoring an unreadable IaC cache entry %s", key)
+    with _LOCK:
+        facts, cacheable = _run(found, frameworks, mapping)
+    if use_cache and cacheable:
+        _cache_write(key, facts)
+    return facts
+
+
+def _frameworks(found: Survey, wanted: Any) -> list[str]:
+    present = []
+    if found.has_terraform:
+        present.append("terraform")
+    if found.plan_files:
+        present.append("terraform_plan")
+    if found.has_documents:
+        present += ["cloudformation", "kubernetes"]
+    if wanted:
+        unknown = sorted(set(wanted) - set(FRAMEWORKS))
+        if unknown:
+            raise CollectError(
+                f"unknown IaC framework(s) {', '.join(unknown)} (known: {', '.join(FRAMEWORKS)})"
+            )
+        present = [f for f in present if f in wanted]
+    return present
+
+
+def _run(found: Survey, frameworks: list[str], mapping: Any) -> tuple[IacFacts, bool]:
+    api = _checkov()
+    base = found.root.parent if found.is_file else found.root
+    findings: list[CheckovFinding] = []
+    resources: list[IacResource] = []
+    providers: list[IacProvider] = []
+    problems = list(found.problems)
+    cacheable = True
+    for framework in frameworks:
+        runner = api["runners"][framework]()
+        runner_filter = api["RunnerFilter"](
+            framework=[framework],
+            show_progress_bar=False,
+            excluded_paths=[f"^{_escape(p)}$" for p in found.excluded],
+            download_external_modules=False,
         )
-    return replace(facts, mapping=mapping)
+        if framework == "terraform_plan":
+            kwargs: dict[str, Any] = {"root_folder": None, "files": found.plan_files}
+        elif found.is_file:
+            kwargs = {"root_folder": None, "files": [str(found.root)]}
+        else:
+            kwargs = {"root_folder": str(found.root)}
+        sink = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(sink):
+                reports = runner.run(
+                    runner_filter=runner_filter, collect_skip_comments=True, **kwargs
+                )
+        except Exception as exc:  # noqa: BLE001 - one framework failing leaves the others
+            problems.append(
+                FileProblem(".", "framework", f"checkov's {framework} scan failed: {exc}")
+            )
+            continue
+        if sink.getvalue():
+            log.debug("checkov %s printed: %s", framework, sink.getvalue()[:2000])
+        for report in reports if isinstance(reports, list) else [reports]:
+            for record in (*report.failed_checks, *report.passed_checks, *report.skipped_checks):
+                findings.append(_finding(record, framework, base))
+            for path in report.parsing_errors:
+                problems.append(
+                    FileProblem(
+                        _rel(path, base), "parse", f"checkov could not parse it as {framework}"
+                    )
+                )
+        if framework == "terraform":
+            outside = _terraform_resources(runner.definitions or {}, base, resources, providers)
+            cacheable = cacheable and not outside
+        elif framework == "cloudformation":
+            # checkov knows each resource's full line range (logical id to last property);
+            # its parsed properties carry only their own lines, the fallback
+            ranges = {
+                (f.path, f.resource): (f.start_line, f.end_line)
+                for f in findings
+                if f.framework == framework
+            }
+            _cfn_resources(runner.definitions or {}, base, resources, ranges)
+    problems = _dedupe_problems(problems)
+    facts = IacFacts(
+        root=str(found.root),
+        frameworks=tuple(frameworks),
+        findings=tuple(findings),
+        resources=tuple(resources),
+        providers=tuple(providers),
+        problems=tuple(problems),
+        files_scanned=len(found.files),
+        checkov_version=checkov_version(),
+        mapping=mapping,
+    )
+    return facts, cacheable
+
+
+def _escape(path: str) -> str:
+    import re
+
+    return re.escape(path)
+
+
+def _rel(path: str, base: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(base).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def _dedupe_problems(problems: list[FileProblem]) -> list[FileProblem]:
+    seen: dict[str, FileProblem] = {}
+    for problem in problems:
+        known = seen.get(problem.path)
+        if known is None or (known.kind == "parse" and problem.kind != "parse"):
+            seen[problem.path] = problem
+    # a YAML file that is neither CloudFormation nor Kubernetes is reported by one runner only
+    return sorted(seen.values(), key=lambda p: p.path)
+
+
+def _finding(record: Any, framework: str, base: Path) -> CheckovFinding:
+    result = record.check_result or {}
+    status = getattr(result.get("result"), "name", str(result.get("result")))
+    lines = record.file_line_range or [None, None]
+    path = record.file_abs_path or record.file_path
+    return CheckovFinding(
+        check_id=str(record.check_id),
+        title=str(record.check_name),
+        result=_RESULTS.get(str(status).upper(), "failed"),
+        framework=framework,
+        path=_rel(path, base),
+        start_line=int(lines[0]) if lines[0] else None,
+        end_line=int(lines[1]) if len(lines) > 1 and lines[1] else None,
+        resource=str(record.resource_address or record.resource),
+        guideline=record.guideline,
+        suppress_comment=result.get("suppress_comment"),
+    )
+
+
+def _plain(data: Any) -> Any:
+    """checkov's parse as JSON-able data, without its line markers."""
+    if isinstance(data, Mapping):
+        return {
+            str(k): _plain(v)
+            for k, v in data.items()
+            if not (isinstance(k, str) and k.startswith("__") and k.endswith("__"))
+        }
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    if isinstance(data, (str, int, float, bool)) or data is None:
+        return data
+    return str(data)
+
+
+def _terraform_resources(
+    definitions: Mapping[Any, Any],
+    base: Path,
+    resources: list[IacResource],
+    providers: list[IacProvider],
+) -> bool:
+    """Fill ``resources`` and ``providers``; True when a definition lives outside ``base``."""
+    outside = False
+    seen: set[str] = set()
+    for key, definition in definitions.items():
+        file_path = str(getattr(key, "file_path", key))
+        rel = _rel(file_path, base)
+        if rel.startswith("/") or rel.startswith(".."):
+            outside = True
+        for block in definition.get("resource", []) or []:
+            for rtype, named in block.items():
+                for name, attrs in named.items():
+                    if not isinstance(attrs, Mapping):
+                        continue
+                    address = str(attrs.get("__address__") or f"{rtype}.{name}")
+                    if address in seen:
+                        continue
+                    seen.add(address)
+                    resources.append(
+                        IacResource(
+                            framework="terraform",
+                            type=rtype,
+                            name=str(name),
+                            address=address,
+                            path=rel,
+                            start_line=attrs.get("__start_line__"),
+                            end_line=attrs.get("__end_line__"),
+                            attributes=_plain(attrs),
+                            provider=attrs.get("__provider_address__"),
+                        )
+                    )
+        for block in definition.get("provider", []) or []:
+            for pname, attrs in block.items():
+                if not isinstance(attrs, Mapping):
+                    continue
+                address = str(attrs.get("__address__") or f"{pname}.default")
+                if any(p.address == address for p in providers):
+                    continue
+                providers.append(_provider(pname, address, attrs, rel))
+    return outside
+
+
+def _provider(name: str, address: str, attrs: Mapping[str, Any], rel: str) -> IacProvider:
+    accounts: list[str] = []
+    allowed = attrs.get("allowed_account_ids") or []
+    for item in allowed if isinstance(allowed, list) else [allowed]:
+        for acct in item if isinstance(item, list) else [item]:
+            if isinstance(acct, (str, int)) and str(acct).isdigit():
+                accounts.append(str(acct))
+    for role in attrs.get("assume_role", []) or []:
+        if isinstance(role, Mapping):
+            arn = value(role, "role_arn")
+            if isinstance(arn, str):
+                _, account = arn_region_account(arn)
+                if account:
+                    accounts.append(account)
+    region = value(attrs, "region")
+    return IacProvider(
+        address=address,
+        name=name,
+        region=region if isinstance(region, str) and "${" not in region else None,
+        account_ids=tuple(dict.fromkeys(accounts)),
+        path=rel,
+        start_line=attrs.get("__start_line__"),
+    )
+
+
+def _cfn_resources(
+    definitions: Mapping[Any, Any],
+    base: Path,
+    resources: list[IacResource],
+    ranges: Mapping[tuple[str, str], tuple[int | None, int | None]],
+) -> None:
+    for file_path, template in definitions.items():
+        rel = _rel(str(file_path), base)
+        body = template.get("Resources") if isinstance(template, Mapping) else None
+        if not isinstance(body, Mapping):
+            continue
+        for name, resource in body.items():
+            if not isinstance(resource, Mapping) or not isinstance(resource.get("Type"), str):
+                continue
+            start = getattr(getattr(resource, "start_mark", None), "line", None)
+            end = getattr(getattr(resource, "end_mark", None), "line", None)
+            props = resource.get("Properties") or {}
+            if start is None and isinstance(props, Mapping):
+                # checkov marks the resource's body from its first key; the id is a line above
+                first = props.get("__startline__")
+                start = first - 1 if isinstance(first, int) and first > 1 else first
+                end = props.get("__endline__")
+            else:
+                # the value's mark is the line after the logical id; report the id's line
+                start = start if start is not None else None
+                end = end if end is not None else None
+            rtype = str(resource["Type"])
+            start, end = ranges.get((rel, f"{rtype}.{name}"), (start, end))
+            resources.append(
+                IacResource(
+                    framework="cloudformation",
+                    type=rtype,
+                    name=str(name),
+                    address=f"{rtype}.{name}",
+                    path=rel,
+                    start_line=start,
+                    end_line=end,
+                    attributes=_plain(props) if isinstance(props, Mapping) else {},
+                    provider=None,
+                )
+            )

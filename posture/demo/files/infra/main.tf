@@ -19,11 +19,12 @@ resource "aws_db_instance" "orders" {
   manage_master_user_password = true
 }
 
+# Backups exist, but they never leave eu-west-1 or this account: a regional outage or a stolen
+# admin key takes the data and its backups together (IAC-BACKUP-PLAN-NO-COPY).
 resource "aws_backup_vault" "main" {
   name = "demo-shop-backups"
 }
 
-# Nightly backups that never leave eu-west-1 or this account: IAC-BACKUP-COPY fails.
 resource "aws_backup_plan" "nightly" {
   name = "demo-shop-nightly"
   rule {
@@ -31,4 +32,11 @@ resource "aws_backup_plan" "nightly" {
     target_vault_name = aws_backup_vault.main.name
     schedule          = "cron(0 3 * * ? *)"
   }
+}
+
+resource "aws_backup_selection" "orders" {
+  name         = "orders"
+  iam_role_arn = "arn:aws:iam::123456789012:role/backup"
+  plan_id      = aws_backup_plan.nightly.id
+  resources    = [aws_db_instance.orders.arn]
 }
