@@ -56,7 +56,18 @@ class IacConfig(_Strict):
     frameworks: list[Literal["terraform", "cloudformation", "kubernetes"]] | None = None
 
 
-_AREAS = ("tls", "web", "access", "encryption", "backup", "payment", "vendor", "privacy", "logging", "other")
+_AREAS = (
+    "tls",
+    "web",
+    "access",
+    "encryption",
+    "backup",
+    "payment",
+    "vendor",
+    "privacy",
+    "logging",
+    "other",
+)
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 

@@ -35,3 +35,12 @@ def run_cli(tmp_path: Path) -> RunCli:
         )
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _history_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test writes the user's data dir: every scan records into a temporary database."""
+    db = tmp_path_factory.mktemp("history") / "history.sqlite"
+    monkeypatch.setenv("POSTURE_DB", str(db))

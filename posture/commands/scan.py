@@ -113,6 +113,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="with --baseline: only new results count for --fail-on",
     )
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="history database: a path or URL (default $POSTURE_DB, else a SQLite file in the user data dir)",
+    )
+    p.add_argument("--no-record", action="store_true", help="do not record this scan in the history")
     p.set_defaults(func=run)
 
 
@@ -126,5 +132,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("--new-only needs --baseline FILE")
     report, fail_on = scan_from_args(args)
+    if not args.no_record:
+        from posture.history import History
+
+        report.meta["history"] = {"scan_id": History.open(args.db).record(report)}
     write_outputs(report, args.format or ["terminal"], args.output, args.output_dir, fail_on)
     return exit_code(report, fail_on, new_only=args.new_only)

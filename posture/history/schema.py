@@ -1,0 +1,113 @@
+"""Tables of the scan history, and the migrations that get any older database to this version.
+
+Versioned by a ``schema_version`` table; each migration is a function that runs in the same
+transaction as the version bump, so a database is always at one version or the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+schema_version = Table(
+    "posture_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+)
+
+scans = Table(
+    "posture_scans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("tool_version", String(40), nullable=False),
+    Column("policy", String(100), nullable=False),
+    Column("config", Text),
+    Column("targets", JSON, nullable=False),
+    Column("checks", JSON, nullable=False),
+    Column("result_count", Integer, nullable=False),
+    # SHA-256 of the scan's canonical JSON: what a signed report's manifest lists
+    Column("digest", String(64), nullable=False),
+)
+
+results = Table(
+    "posture_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scan_id", Integer, ForeignKey("posture_scans.id", ondelete="CASCADE"), nullable=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("check_id", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("area", String(20), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("target_kind", String(20), nullable=False),
+    Column("resource", Text),
+    Column("data", JSON, nullable=False),  # the full result as in the JSON document
+    Index("ix_posture_results_scan", "scan_id"),
+    Index("ix_posture_results_fingerprint", "fingerprint"),
+)
+
+findings = Table(
+    "posture_findings",
+    metadata,
+    Column("fingerprint", String(32), primary_key=True),
+    Column("check_id", String(200), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("last_status", String(10), nullable=False),
+)
+
+Migration = Callable[[Connection], None]
+
+
+def _create_v1(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+# version -> migration that brings the previous version to it
+MIGRATIONS: dict[int, Migration] = {1: _create_v1}
+
+
+def current_version(conn: Connection) -> int:
+    if not conn.dialect.has_table(conn, "posture_schema_version"):
+        return 0
+    value = conn.execute(text("SELECT MAX(version) FROM posture_schema_version")).scalar()
+    return int(value or 0)
+
+
+def migrate(conn: Connection) -> int:
+    """Apply every pending migration; return the version reached."""
+    version = current_version(conn)
+    if version > SCHEMA_VERSION:
+        from posture.errors import ConfigError
+
+        raise ConfigError(
+            f"history database is at schema version {version}, newer than this posture "
+            f"({SCHEMA_VERSION}): upgrade posture"
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[target](conn)
+        conn.execute(schema_version.insert().values(version=target))
+    return SCHEMA_VERSION
