@@ -118,7 +118,9 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="history database: a path or URL (default $POSTURE_DB, else a SQLite file in the user data dir)",
     )
-    p.add_argument("--no-record", action="store_true", help="do not record this scan in the history")
+    p.add_argument(
+        "--no-record", action="store_true", help="do not record this scan in the history"
+    )
     p.set_defaults(func=run)
 
 

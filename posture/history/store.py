@@ -28,7 +28,10 @@ from posture.model import Result, Status
 from posture.scanreport import ScanReport
 
 ENV = "POSTURE_DB"
-_OPEN = (Status.FAIL.value, Status.WAIVED.value)  # a waived finding is still open: accepted, not fixed
+_OPEN = (
+    Status.FAIL.value,
+    Status.WAIVED.value,
+)  # a waived finding is still open: accepted, not fixed
 
 
 class HistoryError(PostureError):

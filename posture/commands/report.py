@@ -1,0 +1,49 @@
+"""posture report: the quarterly audit report from the scan history (HTML, PDF, JSON, Markdown,
+OSCAL), optionally signed with an Ed25519 key from `posture keygen`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("report", help="quarterly report from the scan history", description=__doc__)
+    p.add_argument(
+        "--db", metavar="URL", help="history database (default $POSTURE_DB, else the user data dir)"
+    )
+    p.add_argument("--period", required=True, metavar="YYYY-QN", help="the quarter, e.g. 2026-Q4")
+    p.add_argument(
+        "--compare", metavar="YYYY-QN", help="the quarter to compare with (default: the one before)"
+    )
+    p.add_argument("--format", default="html", choices=("html", "pdf", "json", "md", "oscal"))
+    p.add_argument("-o", "--output", metavar="FILE", help="default posture-report-<period>.<ext>")
+    p.add_argument(
+        "--sign",
+        metavar="KEY",
+        help="private key from 'posture keygen': write FILE.sig beside the report",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from posture.history import History
+    from posture.reporting.formats import write
+    from posture.reporting.model import Period, build_report
+
+    period = Period.parse(args.period)
+    compare = Period.parse(args.compare) if args.compare else None
+    report = build_report(History.open(args.db), period, compare)
+    ext = {"oscal": "oscal.json", "md": "md"}.get(args.format, args.format)
+    output = Path(args.output or f"posture-report-{period.name}.{ext}")
+    write(report, args.format, output)
+    sys.stdout.write(f"wrote {output}\n")
+    if args.sign:
+        from posture.reporting.signing import sign
+
+        sig = sign(output, Path(args.sign), report["evidence"])
+        sys.stdout.write(f"signed: {sig}\n")
+    return 0

@@ -1,0 +1,241 @@
+"""The report's formats. HTML is one self-contained file; PDF is that HTML printed by headless
+Chromium (Debian's package); JSON is the report data; OSCAL is an assessment-results document."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import uuid
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from posture.errors import PostureError, UsageError
+from posture.reporting.charts import line_chart
+
+FORMATS = ("html", "pdf", "json", "md", "oscal")
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+)
+
+
+def to_html(report: dict[str, Any]) -> str:
+    from jinja2 import Environment, select_autoescape
+
+    env = Environment(
+        autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True
+    )
+    template = env.from_string(
+        resources.files("posture.reporting").joinpath("templates/report.html.j2").read_text("utf-8")
+    )
+    areas = sorted({k for p in report["trend"] for k in p["scores"]} - {"overall"})
+    chart = line_chart(report["trend"], ["overall", *areas])
+    return template.render(r=report, chart=chart)
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# Security posture report: {report['period']['name']}", ""]
+    lines.append("| area | score | previous |")
+    lines.append("| --- | ---: | ---: |")
+    for area, score in sorted(report["summary"]["scores"].items()):
+        prev = report["summary"]["previous_scores"].get(area)
+        lines.append(f"| {area} | {score} | {prev if prev is not None else '—'} |")
+    for m in report["matrices"]:
+        lines += [
+            "",
+            f"## {m['name']}",
+            "",
+            "| obligation | citation | status | previous |",
+            "| --- | --- | --- | --- |",
+        ]
+        for row in m["rows"]:
+            lines.append(
+                f"| {row['title']} | {row['citation']} | {row['status']} | {row['previous_status'] or '—'} |"
+            )
+    f = report["findings"]
+    lines += [
+        "",
+        "## Findings",
+        "",
+        f"{len(f['new'])} new, {len(f['resolved'])} resolved, {len(f['open'])} open.",
+        "",
+    ]
+    for bucket in ("active", "expiring", "expired"):
+        lines.append(f"- waivers {bucket}: {len(report['waivers'][bucket])}")
+    lines += ["", "## Evidence", ""] + [
+        f"- scan {e['scan_id']} at {e['started_at']}: sha256 {e['digest']}"
+        for e in report["evidence"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def chromium() -> str:
+    for name in CHROMIUM:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise PostureError("PDF needs Chromium: apt-get install chromium (or use --format html)")
+
+
+def html_to_pdf(html: str, output: Path, timeout: float = 120) -> None:
+    with tempfile.TemporaryDirectory(prefix="posture-pdf-") as tmp:
+        page = Path(tmp) / "report.html"
+        page.write_text(html, encoding="utf-8")
+        cmd = [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp}/profile",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={output}",
+            page.as_uri(),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if proc.returncode != 0 or not output.is_file():
+            raise PostureError(f"Chromium could not print the PDF: {proc.stderr.strip()[-300:]}")
+
+
+_OSCAL_STATE = {"fail": "not-satisfied", "pass": "satisfied"}
+
+
+def to_oscal(report: dict[str, Any]) -> str:
+    """OSCAL 1.0.4 assessment-results: one result for the period, findings per obligation."""
+    now = report["generated_at"]
+    namespace = uuid.UUID("5b1c7a6e-2f7d-4f0e-9d3c-6f0c3a1d2b7e")
+
+    def uid(*parts: str) -> str:
+        return str(uuid.uuid5(namespace, "|".join(parts)))
+
+    observations = []
+    obs_ids: dict[str, str] = {}
+    for r in report["results_at_end"]:
+        oid = uid("obs", report["period"]["name"], r["fingerprint"])
+        obs_ids[r["fingerprint"]] = oid
+        observations.append(
+            {
+                "uuid": oid,
+                "title": r["title"][:200] or r["check_id"],
+                "description": (r["message"] or r["title"] or r["check_id"])[:1000],
+                "methods": ["TEST"] if r["evidence_source"] == "observed" else ["EXAMINE"],
+                "types": ["finding"] if r["status"] == "fail" else ["control-objective"],
+                "props": [
+                    {
+                        "name": "check-id",
+                        "ns": "https://posture.invalid/ns",
+                        "value": r["check_id"],
+                    },
+                    {"name": "status", "ns": "https://posture.invalid/ns", "value": r["status"]},
+                    {
+                        "name": "severity",
+                        "ns": "https://posture.invalid/ns",
+                        "value": r["severity"],
+                    },
+                ],
+                "subjects": [
+                    {
+                        "subject-uuid": uid("target", r["target"]),
+                        "type": "component",
+                        "title": r["target"][:200],
+                    }
+                ],
+                "collected": r.get("collected", now),
+            }
+        )
+    findings = []
+    for m in report["matrices"]:
+        for row in m["rows"]:
+            related = [
+                {"observation-uuid": obs_ids[x["fingerprint"]]}
+                for x in row["results"]
+                if x["fingerprint"] in obs_ids
+            ]
+            state = {
+                "failing": "not-satisfied",
+                "at risk": "not-satisfied",
+                "met": "satisfied",
+            }.get(row["status"])
+            finding: dict[str, Any] = {
+                "uuid": uid("finding", report["period"]["name"], row["id"]),
+                "title": f"{row['id']} {row['title']}"[:200],
+                "description": f"{row['citation']}: {row['summary']}",
+                "props": [
+                    {
+                        "name": "posture-status",
+                        "ns": "https://posture.invalid/ns",
+                        "value": row["status"],
+                    }
+                ],
+                "target": {
+                    "type": "objective-id",
+                    "target-id": row["id"].lower().replace(".", "-"),
+                    "status": {
+                        "state": state or "not-satisfied",
+                        **({"reason": "other"} if state is None else {}),
+                    },
+                },
+            }
+            if related:
+                finding["related-observations"] = related
+            findings.append(finding)
+    document = {
+        "assessment-results": {
+            "uuid": uid("ar", report["period"]["name"], report["generated_at"]),
+            "metadata": {
+                "title": f"posture security posture assessment, {report['period']['name']}",
+                "last-modified": now,
+                "version": report["period"]["name"],
+                "oscal-version": "1.0.4",
+            },
+            "import-ap": {"href": "#posture-assessment-plan"},
+            "results": [
+                {
+                    "uuid": uid("result", report["period"]["name"]),
+                    "title": f"Posture of {len(report['summary']['targets'])} targets, {report['period']['name']}",
+                    "description": "Automated posture scans recorded by posture, "
+                    "mapped to GDPR, CCPA and PCI DSS obligations.",
+                    "start": report["period"]["start"],
+                    "end": report["period"]["end"],
+                    "reviewed-controls": {"control-selections": [{"include-all": {}}]},
+                    "observations": observations
+                    or [
+                        {
+                            "uuid": uid("obs-none", report["period"]["name"]),
+                            "description": "no results",
+                            "methods": ["TEST"],
+                            "collected": now,
+                        }
+                    ],
+                    "findings": findings,
+                }
+            ],
+        }
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, default=str) + "\n"
+
+
+def write(report: dict[str, Any], fmt: str, output: Path) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt}: one of {', '.join(FORMATS)}")
+    if fmt == "pdf":
+        html_to_pdf(to_html(report), output)
+        return
+    text = {
+        "html": to_html,
+        "md": to_markdown,
+        "oscal": to_oscal,
+        "json": _json,
+    }[fmt](report)
+    output.write_text(text, encoding="utf-8")

@@ -1,0 +1,105 @@
+"""Detached Ed25519 signatures over a report and a manifest of the scans it covers.
+
+``REPORT.sig`` is JSON: the manifest (SHA-256 of the report file and of every scan it is built
+from) and the signature over the manifest's canonical JSON. Changing one byte of the report, or
+of the manifest, fails verification.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from posture.errors import PostureError
+
+SIGNATURE_SUFFIX = ".sig"
+
+
+class VerificationFailed(PostureError):
+    exit_code = 1
+
+
+def keygen(name: Path) -> tuple[Path, Path]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pub_path = Path(f"{name}.pub")
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private)
+    pub_path.write_bytes(public)
+    return Path(name), pub_path
+
+
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign(report: Path, key_path: Path, scans: list[dict[str, Any]]) -> Path:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise PostureError(f"{key_path}: not an Ed25519 private key ({exc})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise PostureError(f"{key_path}: not an Ed25519 private key")
+    manifest = {
+        "report": report.name,
+        "report_sha256": hashlib.sha256(report.read_bytes()).hexdigest(),
+        "scans": [
+            {"scan_id": s["scan_id"], "started_at": s["started_at"], "sha256": s["digest"]}
+            for s in scans
+        ],
+        "algorithm": "Ed25519",
+    }
+    signature = key.sign(_canonical(manifest))
+    out = report.with_name(report.name + SIGNATURE_SUFFIX)
+    out.write_text(
+        json.dumps(
+            {"manifest": manifest, "signature": base64.b64encode(signature).decode()}, indent=2
+        )
+        + "\n"
+    )
+    return out
+
+
+def verify(report: Path, public_key: Path, signature_file: Path | None = None) -> dict[str, Any]:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    signature_file = signature_file or report.with_name(report.name + SIGNATURE_SUFFIX)
+    try:
+        envelope = json.loads(signature_file.read_text())
+        manifest = envelope["manifest"]
+        signature = base64.b64decode(envelope["signature"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise VerificationFailed(f"{signature_file}: unreadable signature ({exc})") from None
+    key = serialization.load_pem_public_key(public_key.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise VerificationFailed(f"{public_key}: not an Ed25519 public key")
+    try:
+        key.verify(signature, _canonical(manifest))
+    except InvalidSignature:
+        raise VerificationFailed(
+            f"{signature_file}: signature does not match the manifest"
+        ) from None
+    actual = hashlib.sha256(report.read_bytes()).hexdigest()
+    if actual != manifest.get("report_sha256"):
+        raise VerificationFailed(
+            f"{report}: content changed since it was signed (sha256 {actual[:16]}...)"
+        )
+    return dict(manifest)
