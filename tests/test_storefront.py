@@ -281,3 +281,20 @@ def test_resolve_pins_reach_both_tls_and_http(
     assert by_id["WEB-HSTS"].status is Status.PASS
     origins = [o["origin"] for o in by_id["WEB-THIRD-PARTY-INVENTORY"].evidence["origins"]]
     assert origins == ["https://cdn.pinned-vendor.test"]
+
+
+def test_client_renegotiation_on_a_python_ssl_server(
+    report: tuple[ScanReport, float], shops: Shops
+) -> None:
+    bad = failing(report, shops, "reneg")
+    (found,) = bad["TLS-VULNERABILITY"]
+    assert (found.key, found.severity) == ("client_renegotiation_dos", Severity.LOW)
+
+
+def test_good_shop_had_every_tls_test_run(report: tuple[ScanReport, float], shops: Shops) -> None:
+    skipped = {
+        r.check_id: r.message
+        for r in results(report, shops, "good")
+        if r.status is Status.SKIPPED and r.check_id != "TLS-OCSP-STAPLING"
+    }
+    assert skipped == {}

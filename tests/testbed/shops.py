@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from posture.demo.certs import Issued, issue, make_ca, make_key
 
 from .nginx import Nginx, free_port
+from .pyservers import renegotiating_server
 
 INTERMEDIATE_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
@@ -317,6 +318,9 @@ def build_shops(root: Path) -> Shops:
     silent, silent_port = _silent_server()
     shops.threads.append(silent)
     shops.urls["silent"] = f"https://localhost:{silent_port}/"
+    reneg, reneg_port = renegotiating_server(*good)
+    shops.threads.append(reneg)
+    shops.urls["reneg"] = f"https://localhost:{reneg_port}/"
     shops.urls["refused"] = f"https://localhost:{free_port()}/"
     shops.urls["plain-on-tls"] = f"https://localhost:{nginx.port('bad-http')}/"
     return shops
