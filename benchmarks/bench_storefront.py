@@ -44,6 +44,44 @@ def run(argv: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
+def in_process(
+    n: int, ports: list[int], config: Path, ca_path: Path, status: str
+) -> list[tuple[str, float, float]]:
+    """The scan work alone, without interpreter start-up and imports: both tools in this process.
+
+    sslyze through its Python API with the commands its CLI runs by default (all of them);
+    posture through engine.scan with the same selection as the CLI run above.
+    """
+    from sslyze import Scanner, ServerNetworkLocation, ServerScanRequest
+
+    from posture.config import load_config
+    from posture.engine import ScanRequest, scan
+    from posture.plugin import ScanOptions
+    from posture.runner import Selection
+
+    rows = []
+    request = ScanRequest(
+        config=load_config(config),
+        options=ScanOptions(ca_bundle=str(ca_path), concurrency=8),
+        selection=Selection(("tls", "web", "ACCESS-ADMIN-EXPOSED")),
+    )
+    scan(request)  # warm imports, trust stores and policy data
+    before = accepted(status)
+    started = time.perf_counter()
+    scan(request)
+    rows.append(("posture", time.perf_counter() - started, (accepted(status) - before - 1) / n))
+    scanner = Scanner()
+    scanner.queue_scans(
+        [ServerScanRequest(ServerNetworkLocation("localhost", port)) for port in ports[:n]]
+    )
+    before = accepted(status)
+    started = time.perf_counter()
+    for _ in scanner.get_results():
+        pass
+    rows.append(("sslyze", time.perf_counter() - started, (accepted(status) - before - 1) / n))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", type=int, nargs="+", default=[1, 20])
@@ -119,6 +157,11 @@ def main() -> None:
                         if errors:
                             print(f"  posture errors: {len(errors)}, e.g. {errors[0]}")
                     print(f"{tool:<8} {n:>5} {wall:>8.2f} {rss:>13.1f} {conns:>15.1f}")
+            print("in one process, after imports (scan work only):")
+            for n in counts:
+                config = root / f"posture-{n}.yaml"
+                for tool, wall, conns in in_process(n, ports, config, ca_path, status):
+                    print(f"{tool:<8} {n:>5} {wall:>8.2f} {'-':>13} {conns:>15.1f}")
         finally:
             nginx.stop()
 

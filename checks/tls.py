@@ -191,7 +191,13 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
         allowed13 = set(profile.get("ciphersuites", []))
         deviations: list[dict[str, Any]] = []
         for version in sorted(facts.accepted_versions - versions):
-            deviations.append({"kind": "version not in profile", "version": version})
+            deviations.append(
+                {
+                    "kind": "version not in profile",
+                    "version": version,
+                    "suites": _suites(facts, version),
+                }
+            )
         for version in sorted(versions - facts.accepted_versions - set(facts.untested)):
             deviations.append({"kind": "profile version not offered", "version": version})
         for version, suites in facts.accepted.items():

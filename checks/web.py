@@ -40,6 +40,23 @@ def _live(facts: HttpFacts) -> Iterator[Page]:
     return (p for p in facts.pages if p.response is not None)
 
 
+def _truncated(facts: HttpFacts) -> Iterator[Outcome]:
+    """A page cut at the size limit was only partly read: what it loads cannot be known in full.
+
+    The part that was read is still analysed (its findings stand), but the check cannot pass.
+    """
+    for page in _live(facts):
+        assert page.response is not None
+        if page.response.truncated:
+            yield Outcome.error(
+                f"page {page.name} is larger than the {len(page.response.body)}-byte limit; "
+                "only its beginning was analysed",
+                resource=page.url,
+                evidence={"bytes_read": len(page.response.body)},
+                key=f"{page.name}:truncated",
+            )
+
+
 def _page_errors(facts: HttpFacts) -> Iterator[Outcome]:
     for page in facts.pages:
         if page.response is None:
@@ -373,6 +390,7 @@ def cookie_flags(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     references=["https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content"],
 )
 def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _truncated(facts)
     for page in _live(facts):
         assert page.response is not None
         if not page.response.url.startswith("https://"):
@@ -401,6 +419,7 @@ def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     references=["https://developer.mozilla.org/en-US/docs/Web/Security/Subresource_Integrity"],
 )
 def script_integrity(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _truncated(facts)
     for page in _live(facts):
         payment = page.name in facts.payment_pages
         for res in page.resources:
@@ -439,7 +458,13 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
         {"origin": origin, "pages": sorted(v["pages"]), "kinds": sorted(v["kinds"])}
         for origin, v in sorted(origins.items())
     ]
-    yield Outcome.passed(f"{len(inventory)} third-party origins", evidence={"origins": inventory})
+    # Pages cut at the size limit are listed: their inventory may be incomplete (the mixed-content
+    # and integrity checks report them as errors).
+    partial = [p.url for p in _live(facts) if p.response is not None and p.response.truncated]
+    evidence: dict[str, object] = {"origins": inventory}
+    if partial:
+        evidence["incomplete_pages"] = partial
+    yield Outcome.passed(f"{len(inventory)} third-party origins", evidence=evidence)
 
 
 @check(

@@ -10,6 +10,7 @@ fallback SCSV) run through sslyze's own plugin implementations, sharing one conn
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -213,6 +214,31 @@ def hostname_matches(host: str, names: tuple[str, ...]) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=8)
+def _trust_anchors(path: str) -> tuple[Any, ...]:
+    """The certificates of a PEM bundle, parsed once per process, one by one.
+
+    A bundle may hold a certificate that newer cryptography releases reject (certifi ships one with
+    a non-positive serial): skipping it keeps the other anchors instead of failing every chain.
+    """
+    import re
+    import warnings
+
+    from cryptography import x509
+
+    text = Path(path).read_bytes()
+    blocks = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
+    anchors = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in blocks:
+            try:
+                anchors.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                continue
+    return tuple(anchors)
+
+
 def _chain_trusted(
     chain: list[Any], sans: tuple[str, ...], ca_bundle: str | None, now: dt.datetime
 ) -> tuple[bool, tuple[str, ...]]:
@@ -227,9 +253,11 @@ def _chain_trusted(
     from cryptography import x509
     from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-    roots = x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes())
+    roots = list(_trust_anchors(certifi.where()))
     if ca_bundle:
-        roots += x509.load_pem_x509_certificates(Path(ca_bundle).read_bytes())
+        roots += _trust_anchors(ca_bundle)
+    if not roots:
+        return False, ("no trust anchors could be read",)
     if not sans:
         return False, ("the certificate has no subjectAltName",)
     name = sans[0]

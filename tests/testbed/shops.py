@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from posture.demo.certs import Issued, issue, make_ca, make_key
 
 from .nginx import Nginx, free_port
+from .pyservers import renegotiating_server
 
 INTERMEDIATE_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
@@ -50,6 +51,12 @@ CHECKOUT_PAGE = (
     "<!doctype html><html><head><script src='https://js.payments.test/v3/pay.js'></script></head>"
     "<body><form action='/pay'><input name='card'></form></body></html>"
 )
+PINNED_NAME = "shop.posture.test"
+PINNED_PAGE = (
+    "<!doctype html><html><head>"
+    '<script src="https://cdn.pinned-vendor.test/app.js" integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC" crossorigin="anonymous"></script>'
+    "</head><body>pinned</body></html>"
+)
 ADMIN_PAGE = (
     "<html><body><form method=post><input name=u><input type=password name=p></form></body></html>"
 )
@@ -66,6 +73,9 @@ class Shops:
     ca_path: Path
     urls: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
+    # posture.yaml lines added under a storefront (indented 4), and --resolve pins for the scan
+    settings: dict[str, str] = field(default_factory=dict)
+    resolve: dict[tuple[str, int], str] = field(default_factory=dict)
     threads: list[socket.socket] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -241,7 +251,11 @@ def build_shops(root: Path) -> Shops:
             ),
         )
     )
-    legacy_ciphers = "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:NULL-SHA256:@SECLEVEL=0"
+    # Debian's OpenSSL 3 has no RC4, DES/3DES or EXPORT suites at all; NULL and anonymous ECDH
+    # are the broken classes it can still serve (at @SECLEVEL=0).
+    legacy_ciphers = (
+        "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:NULL-SHA256:AECDH-AES128-SHA:@SECLEVEL=0"
+    )
     add(
         "legacy",
         _tls(*rsa_good, protocols="TLSv1 TLSv1.1 TLSv1.2", ciphers=legacy_ciphers)
@@ -264,10 +278,49 @@ def build_shops(root: Path) -> Shops:
         + "    location / { return 302 /again; }\n    location = /again { return 302 /; }",
     )
     add("bigpage", _tls(*good) + f"    location / {{ root {root}; try_files /big.html =404; }}")
+    # TLS 1.3 only, EC certificate: fails "TLS 1.2 not offered" under intermediate, matches modern.
+    tls13_port = add("tls13only", _tls(*good, protocols="TLSv1.3") + "    return 200 ok;")
+    shops.settings["tls13only"] = f"""    pages:
+      admin: {{path: "https://localhost:{good_port}/admin", tls_profile: modern}}
+"""
+    # The same host under modern (per storefront) and the good host under modern (per page).
+    shops.urls["modern"] = f"https://127.0.0.1:{tls13_port}/"
+    shops.settings["modern"] = f"""    tls_profile: modern
+    pages:
+      admin: {{path: "https://localhost:{good_port}/admin", tls_profile: modern}}
+"""
+    # A custom profile in Mozilla's format: TLS 1.2 only, one suite.
+    custom = root / "custom-profile.json"
+    custom.write_text(
+        '{"tls_versions": ["TLSv1.2"], "ciphersuites": [], "certificate_types": ["ecdsa"],'
+        ' "ciphers": {"iana": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"], "openssl": []}}'
+    )
+    shops.urls["custom"] = f"https://127.0.0.1:{good_port}/"
+    shops.settings["custom"] = f"    tls_profile: {custom}\n"
+    # Reached only through --resolve: DNS does not know the name; the server answers only when
+    # both SNI and Host carry it.
+    pinned_cert = issue(intermediate, [PINNED_NAME], days=90).write(
+        certs, "pinned", chain=(intermediate,)
+    )
+    pinned_port = add(
+        "pinned",
+        _tls(*pinned_cert)
+        + GOOD_HEADERS
+        + f'    if ($ssl_server_name != "{PINNED_NAME}") {{ return 421; }}\n'
+        + f'    if ($host != "{PINNED_NAME}") {{ return 421; }}\n'
+        + f"    location = / {{ return 200 '{_directive(PINNED_PAGE)}'; }}\n"
+        + "    location / { return 404; }\n",
+    )
+    shops.urls["pinned"] = f"https://{PINNED_NAME}:{pinned_port}/"
+    shops.resolve[(PINNED_NAME, pinned_port)] = "127.0.0.1"
+    shops.settings["pinned"] = f"    http_url: {shops.extra['good_http']}\n"
     nginx.start()
     silent, silent_port = _silent_server()
     shops.threads.append(silent)
     shops.urls["silent"] = f"https://localhost:{silent_port}/"
+    reneg, reneg_port = renegotiating_server(*good)
+    shops.threads.append(reneg)
+    shops.urls["reneg"] = f"https://localhost:{reneg_port}/"
     shops.urls["refused"] = f"https://localhost:{free_port()}/"
     shops.urls["plain-on-tls"] = f"https://localhost:{nginx.port('bad-http')}/"
     return shops

@@ -1,0 +1,146 @@
+"""HTTP hardening checks on constructed facts: header and cookie parsing edge cases.
+
+The collector and the checks are tested end to end on real nginx servers in test_storefront.py;
+these cover parsing rules no single server shows at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+from posture.checks import web
+from posture.checks.collectors.http_client import HttpResponse
+from posture.checks.collectors.storefront_http import HttpFacts, Page, Probe, parse_resources
+from posture.model import Severity, Status, Target, TargetKind
+from posture.plugin import CheckContext, Outcome
+from posture.policy import Policy
+
+URL = "https://shop.example/"
+
+
+def response(
+    headers: dict[str, str], cookies: list[str] | None = None, body: str = ""
+) -> HttpResponse:
+    return HttpResponse(
+        URL, 200, {k.lower(): v for k, v in headers.items()}, cookies or [], body.encode(), False
+    )
+
+
+def facts(
+    headers: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+    body: str = "",
+    plain_http: Probe | None = None,
+    payment: bool = False,
+) -> HttpFacts:
+    resources, password = parse_resources(body, URL)
+    page = Page("home", URL, response(headers or {}, cookies, body), None, resources, password)
+    return HttpFacts(
+        URL,
+        (page,),
+        plain_http or Probe("http://shop.example/", None, error="refused"),
+        Probe(URL + ".well-known/security.txt", 404),
+        payment_pages=frozenset({"home"} if payment else ()),
+    )
+
+
+def run(check: Callable[..., Iterable[Outcome]], data: HttpFacts) -> list[Outcome]:
+    ctx = CheckContext(
+        Target(TargetKind.STOREFRONT, URL), Policy.load(), None, dt.datetime.now(dt.UTC)
+    )
+    return list(check(data, ctx))
+
+
+def test_csp_unsafe_inline_is_ignored_next_to_a_nonce_but_unsafe_eval_is_not() -> None:
+    nonce = {"Content-Security-Policy": "script-src 'self' 'nonce-abc' 'unsafe-inline'"}
+    assert run(web.csp, facts(nonce)) == []
+    found = run(web.csp, facts({"Content-Security-Policy": "default-src 'self' 'unsafe-eval'"}))
+    assert [o.evidence["unsafe"] for o in found] == [["'unsafe-eval'"]]
+    (missing,) = run(web.csp, facts({"Content-Security-Policy": "img-src 'self'"}))
+    assert missing.key == "home:no-script-src"
+
+
+def test_hsts_parsing() -> None:
+    weak = run(web.hsts, facts({"Strict-Transport-Security": 'max-age="86400"'}))
+    assert {o.key for o in weak} == {"max-age", "subdomains"}
+    good = "max-age=31536000; includeSubDomains"
+    assert run(web.hsts, facts({"Strict-Transport-Security": good})) == []
+    (preload,) = run(web.hsts_preload, facts({"Strict-Transport-Security": good}))
+    assert preload.status is Status.FAIL  # no 'preload' token: info only
+
+
+def test_cookies_session_rating_and_samesite_none() -> None:
+    cookies = [
+        "PHPSESSID=x; Path=/; Secure; HttpOnly; SameSite=None",
+        "theme=dark; Path=/",
+        "cart_token=y; Secure; HttpOnly; SameSite=None; Partitioned",
+    ]
+    found = {o.evidence["cookie"]: o for o in run(web.cookie_flags, facts(cookies=cookies))}
+    # SameSite=None with Secure is a deliberate cross-site cookie, not a missing attribute
+    assert set(found) == {"theme"}
+    assert found["theme"].severity is Severity.MEDIUM
+    (session,) = run(web.cookie_flags, facts(cookies=["sessionid=z; Secure"]))
+    assert session.severity is Severity.HIGH
+    assert session.evidence["missing"] == ["httponly", "samesite"]
+
+
+def test_clickjacking_accepts_frame_ancestors_or_x_frame_options() -> None:
+    assert run(web.clickjacking, facts({"X-Frame-Options": "DENY"})) == []
+    csp = {"Content-Security-Policy": "frame-ancestors 'none'"}
+    assert run(web.clickjacking, facts(csp)) == []
+    assert len(run(web.clickjacking, facts({"X-Frame-Options": "ALLOW-FROM https://x"}))) == 1
+
+
+def test_server_header_without_a_version_is_fine() -> None:
+    assert run(web.version_disclosure, facts({"Server": "nginx"})) == []
+    (found,) = run(web.version_disclosure, facts({"Server": "Apache/2.4.57 (Debian)"}))
+    assert found.key == "server"
+
+
+def test_redirect_through_plain_http_is_reported() -> None:
+    probe = Probe(
+        "http://shop.example/",
+        200,
+        "https://shop.example/",
+        (("http://shop.example/", 301), ("http://www.shop.example/", 301)),
+    )
+    (found,) = run(web.https_redirect, facts(plain_http=probe))
+    assert found.key == "via-http" and found.evidence["plain_hops"] == ["http://www.shop.example/"]
+
+
+def test_scripts_sri_inventory_and_mixed_content_from_the_html() -> None:
+    body = """<html><head><base href="https://shop.example/app/">
+    <script src="https://js.stripe.example/v3/"></script>
+    <script src="https://cdn.example.net/lib.js" integrity="sha384-abc" crossorigin></script>
+    <script src="/own.js"></script><script src="https://static.shop.example/x.js"></script>
+    <link rel="stylesheet" href="http://fonts.example.org/css">
+    <iframe src="//pay.example.com/frame"></iframe></head><body>
+    <img src="data:image/png;base64,AAAA"></body></html>"""
+    data = facts(body=body, payment=True)
+    (sri,) = run(web.script_integrity, data)
+    assert sri.evidence["script"] == "https://js.stripe.example/v3/"
+    assert sri.severity is Severity.HIGH  # a payment page (PCI DSS 6.4.3)
+    (mixed,) = run(web.mixed_content, data)
+    assert mixed.evidence == {
+        "kind": "style",
+        "url": "http://fonts.example.org/css",
+        "active": True,
+    }
+    (inventory,) = run(web.third_party_inventory, data)
+    assert inventory.status is Status.PASS
+    assert inventory.evidence["origins"] == [
+        {"origin": "http://fonts.example.org", "pages": [URL], "kinds": ["style"]},
+        {"origin": "https://cdn.example.net", "pages": [URL], "kinds": ["script"]},
+        {"origin": "https://js.stripe.example", "pages": [URL], "kinds": ["script"]},
+        {"origin": "https://pay.example.com", "pages": [URL], "kinds": ["iframe"]},
+    ]
+
+
+def test_admin_probe_needs_a_login_form() -> None:
+    login = Probe("https://shop.example/admin", 200, has_password_field=True)
+    teaser = Probe("https://shop.example/wp-admin/", 200, has_password_field=False)
+    data = facts()
+    data = HttpFacts(data.url, data.pages, data.plain_http, data.security_txt, (login, teaser))
+    (found,) = run(web.admin_exposed, data)
+    assert found.key == "/admin" and found.status is Status.FAIL

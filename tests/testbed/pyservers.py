@@ -1,0 +1,52 @@
+"""Python ``ssl`` servers for the cases Debian's nginx cannot express.
+
+nginx (like OpenSSL 3 by default) refuses client-initiated renegotiation; OpenSSL 3 still has the
+switch (``SSL_OP_ALLOW_CLIENT_RENEGOTIATION``, which Python does not name), so a Python server can
+accept it and show the check failing on a real handshake.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+SSL_OP_ALLOW_CLIENT_RENEGOTIATION = 0x100  # OpenSSL 3.0 ssl.h: SSL_OP_BIT(8)
+
+
+def renegotiating_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
+    """A TLS 1.2 server that lets clients renegotiate as often as they like.
+
+    Returns the listening socket (close it to stop accepting) and its port.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= SSL_OP_ALLOW_CLIENT_RENEGOTIATION
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def serve(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                # Renegotiations are processed while the server reads.
+                while tls.recv(4096):
+                    pass
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
