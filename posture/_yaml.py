@@ -126,3 +126,13 @@ def line_of(data: Any, loc: tuple[str | int, ...]) -> int | None:
             continue
         return line
     return line
+
+
+def load_trusted_yaml(text: str, path: str) -> Any:
+    """Fast path for the YAML we ship (policies/): libyaml's safe loader when present, no line
+    tracking. Callers re-read with ``load_yaml_text`` to name the line when validation fails."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return load_yaml_text(text, path)  # raises ConfigError with the line

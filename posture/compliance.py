@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from posture._yaml import LineDict, LineList, load_yaml_text
+from posture._yaml import LineDict, LineList, load_trusted_yaml, load_yaml_text
 from posture.errors import ConfigError
 from posture.model import Result, Severity, Status
 from posture.policy import policies_root, read_policy_text
@@ -193,7 +193,11 @@ def load_frameworks() -> dict[str, Framework]:
     seen: dict[str, str] = {}
     for name in _framework_files():
         text, display = read_policy_text("frameworks", name)
-        framework = parse_framework(load_yaml_text(text, display), display, seen)
+        try:
+            framework = parse_framework(load_trusted_yaml(text, display), display, dict(seen))
+        except ConfigError:  # read again with line numbers, to say where
+            framework = parse_framework(load_yaml_text(text, display), display, seen)
+        seen.update({o.id: display for o in framework.obligations})
         if framework.id in frameworks:
             raise ConfigError(f"duplicate framework id {framework.id!r}", path=display, line=1)
         frameworks[framework.id] = framework
@@ -239,7 +243,10 @@ def parse_mapping(data: Any, display: str, known: Iterable[str]) -> ObligationMa
 @functools.lru_cache(maxsize=1)
 def load_mapping() -> ObligationMapping:
     text, display = read_policy_text(*MAPPING_FILE)
-    return parse_mapping(load_yaml_text(text, display), display, all_obligations())
+    try:
+        return parse_mapping(load_trusted_yaml(text, display), display, all_obligations())
+    except ConfigError:  # read again with line numbers, to say where
+        return parse_mapping(load_yaml_text(text, display), display, all_obligations())
 
 
 def check_mapping_names_known_checks(mapping: ObligationMapping, check_ids: Iterable[str]) -> None:
