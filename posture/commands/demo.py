@@ -60,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
         report.meta["demo"] = {"http_url": shop.http_url}
         result_path = out / "posture-result.json"
         write_outputs(report, ["json"], str(result_path), None, Severity.HIGH, stdout=sys.stdout)
+        report_path = _audit_report(report, out)
         sys.stdout.write(
-            f"\nDemo files, posture.yaml and results: {out}/ (results: {result_path})\n"
+            f"\nDemo files, posture.yaml and results: {out}/ (results: {result_path}, "
+            f"report: {report_path})\n"
         )
         if args.keep_serving:
             import time
@@ -73,6 +75,22 @@ def run(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 pass
     return 0
+
+
+def _audit_report(report: Any, out: Any) -> Any:
+    """Record the scan in a history database inside the demo folder (never the user's) and
+    write the quarter's HTML report from it."""
+    from posture.history import History
+    from posture.reporting.formats import write
+    from posture.reporting.model import Period, build_report
+
+    history = History.open(str((out / "history.sqlite").resolve()))
+    history.record(report)
+    started = report.started_at
+    period = Period.parse(f"{started.year}-Q{(started.month - 1) // 3 + 1}")
+    path = out / f"posture-report-{period.name}.html"
+    write(build_report(history, period), "html", path)
+    return path
 
 
 def _copy_tree(source: Any, target: Any) -> None:
