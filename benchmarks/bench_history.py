@@ -27,11 +27,16 @@ from posture.reporting.model import Period, build_report  # noqa: E402
 from posture.scanreport import ScanReport  # noqa: E402
 
 CHECKS = [
-    ("TLS-LEGACY-PROTOCOL", Area.TLS, Severity.HIGH), ("TLS-CERT-VALIDITY", Area.TLS, Severity.HIGH),
-    ("TLS-WEAK-CIPHER", Area.TLS, Severity.HIGH), ("TLS-MOZILLA-PROFILE", Area.TLS, Severity.LOW),
-    ("WEB-HSTS", Area.WEB, Severity.MEDIUM), ("WEB-CSP", Area.WEB, Severity.MEDIUM),
-    ("WEB-COOKIE-FLAGS", Area.WEB, Severity.MEDIUM), ("WEB-SCRIPT-INTEGRITY", Area.WEB, Severity.MEDIUM),
-    ("WEB-NOSNIFF", Area.WEB, Severity.LOW), ("ACCESS-ADMIN-EXPOSED", Area.ACCESS, Severity.HIGH),
+    ("TLS-LEGACY-PROTOCOL", Area.TLS, Severity.HIGH),
+    ("TLS-CERT-VALIDITY", Area.TLS, Severity.HIGH),
+    ("TLS-WEAK-CIPHER", Area.TLS, Severity.HIGH),
+    ("TLS-MOZILLA-PROFILE", Area.TLS, Severity.LOW),
+    ("WEB-HSTS", Area.WEB, Severity.MEDIUM),
+    ("WEB-CSP", Area.WEB, Severity.MEDIUM),
+    ("WEB-COOKIE-FLAGS", Area.WEB, Severity.MEDIUM),
+    ("WEB-SCRIPT-INTEGRITY", Area.WEB, Severity.MEDIUM),
+    ("WEB-NOSNIFF", Area.WEB, Severity.LOW),
+    ("ACCESS-ADMIN-EXPOSED", Area.ACCESS, Severity.HIGH),
 ]
 
 
@@ -45,11 +50,24 @@ def weekly_scan(week: int, shops: int, rng: random.Random) -> ScanReport:
         for check_id, area, severity in CHECKS:
             for key in range(2):
                 failing = rng.random() < max(0.05, 0.5 - week * 0.008)
-                results.append(Result(check_id, check_id.title(), area, severity,
-                                      Status.FAIL if failing else Status.PASS, url, TargetKind.STOREFRONT,
-                                      message="bench", key=str(key), evidence={"week": week}))
+                results.append(
+                    Result(
+                        check_id,
+                        check_id.title(),
+                        area,
+                        severity,
+                        Status.FAIL if failing else Status.PASS,
+                        url,
+                        TargetKind.STOREFRONT,
+                        message="bench",
+                        key=str(key),
+                        evidence={"week": week},
+                    )
+                )
     checks = {c: a.value for c, a, _ in CHECKS}
-    return ScanReport(apply_obligations(results), targets, start, start + dt.timedelta(minutes=5), checks=checks)
+    return ScanReport(
+        apply_obligations(results), targets, start, start + dt.timedelta(minutes=5), checks=checks
+    )
 
 
 def peak_mib() -> float:
@@ -82,7 +100,10 @@ def main() -> None:
         write(report, "html", Path(tmp) / "report.html")
         elapsed = time.perf_counter() - started
         size = (Path(tmp) / "report.html").stat().st_size
-        print(f"quarterly HTML report {period.name}: {elapsed:.2f} s, {size / 1024:.0f} KiB; peak RSS {peak_mib():.0f} MiB")
+        print(
+            f"quarterly HTML report {period.name}: {elapsed:.2f} s, {size / 1024:.0f} KiB; "
+            f"peak RSS {peak_mib():.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -228,4 +228,16 @@ def targets_from_config(config: Config) -> list[Target]:
         targets.append(Target(TargetKind.CONFIG, evidence.path, options, where("configs", i)))
     if config.controls != Controls():
         targets.append(Target(TargetKind.CONTROLS, "controls", {}, where("controls")))
+    payments = config.controls.payments
+    if payments is None or payments.scan_repository:
+        # The repository holding posture.yaml is searched for card data unless told otherwise.
+        folder = (
+            config.resolve_path(payments.repository)
+            if payments and payments.repository
+            else config.base_dir
+        )
+        loc = where("controls", "payments") if payments else Location(config.path, None)
+        targets.append(
+            Target(TargetKind.REPOSITORY, str(folder), {"abs_path": str(folder.resolve())}, loc)
+        )
     return targets

@@ -1,0 +1,158 @@
+"""Declared backups: in another account/provider and region, encrypted, immutable or offline,
+restore-tested; and whether the IaC contradicts a declared cross-region copy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from posture.checks._declared import attestation_evidence, days_since, where
+from posture.checks.collectors.declared import DeclaredFacts, collect_declared
+from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
+from posture.plugin import CheckContext, Outcome, check
+from posture.runner import ScanFacts
+
+__all__ = ["collect_declared"]
+DECLARED = EvidenceSource.DECLARED
+
+
+@check(
+    id="BACKUP-SEPARATION",
+    title="Backup not separate, encrypted and immutable",
+    area=Area.BACKUP,
+    severity=Severity.HIGH,
+    target=TargetKind.CONTROLS,
+    facts="declared",
+    description="Each data store's backup must live in another account or provider and another "
+    "region (or site) than the data, be encrypted, and have an immutable or offline copy.",
+    remediation="Copy backups to a separate account in another region with vault/object lock.",
+)
+def separation(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    for index, store in enumerate(facts.controls.data_stores):
+        at = where(ctx, "data_stores", index, "backup") or where(ctx, "data_stores", index)
+        if store.backup is None:
+            yield Outcome.fail(
+                f"{store.name}: no backup declared",
+                resource=store.name,
+                location=at,
+                source=DECLARED,
+                key="none",
+            )
+            continue
+        primary, copy = store.location, store.backup.location
+        if primary is not None:
+            same_owner = copy.provider == primary.provider and (copy.account or "") == (
+                primary.account or ""
+            )
+            same_place = (copy.region or copy.site or "") == (primary.region or primary.site or "")
+            if same_owner:
+                yield Outcome.fail(
+                    f"{store.name}: backup in the same provider account as the data",
+                    resource=store.name,
+                    location=at,
+                    source=DECLARED,
+                    key="account",
+                )
+            if same_place:
+                yield Outcome.fail(
+                    f"{store.name}: backup in the same region/site as the data",
+                    resource=store.name,
+                    location=at,
+                    source=DECLARED,
+                    key="region",
+                )
+        if store.backup.encrypted is not True:
+            yield Outcome.fail(
+                f"{store.name}: backup not declared encrypted",
+                resource=store.name,
+                location=at,
+                source=DECLARED,
+                key="encrypted",
+                severity=Severity.MEDIUM,
+            )
+        if not (store.backup.immutable or store.backup.offline_copy):
+            yield Outcome.fail(
+                f"{store.name}: no immutable or offline copy (ransomware can delete backups)",
+                resource=store.name,
+                location=at,
+                source=DECLARED,
+                key="immutable",
+                severity=Severity.MEDIUM,
+            )
+
+
+@check(
+    id="BACKUP-RESTORE-TEST",
+    title="No recent restore test",
+    area=Area.BACKUP,
+    severity=Severity.MEDIUM,
+    target=TargetKind.CONTROLS,
+    facts="declared",
+    remediation="Restore from backup at least every 90 days and record who did it and when.",
+)
+def restore_test(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    limit = int(ctx.policy.get("controls.restore_test_max_days", 90))
+    for index, store in enumerate(facts.controls.data_stores):
+        test = store.backup.restore_test if store.backup else None
+        if store.backup is None:
+            continue
+        if test is None:
+            yield Outcome.fail(
+                f"{store.name}: no restore test attested",
+                resource=store.name,
+                source=EvidenceSource.ATTESTED,
+                location=where(ctx, "data_stores", index, "backup"),
+            )
+        elif days_since(ctx, test.date) > limit:
+            yield Outcome.fail(
+                f"{store.name}: last restore test {days_since(ctx, test.date)} days ago (limit {limit})",
+                resource=store.name,
+                source=EvidenceSource.ATTESTED,
+                evidence=attestation_evidence(test),
+                location=where(ctx, "data_stores", index, "backup", "restore_test"),
+            )
+        else:
+            yield Outcome.passed(
+                f"{store.name}: restore tested {test.date}",
+                resource=store.name,
+                source=EvidenceSource.ATTESTED,
+                evidence=attestation_evidence(test),
+            )
+
+
+_IAC_BACKUP_GAPS = (
+    "IAC-RDS-NO-CROSS-REGION-BACKUP",
+    "IAC-S3-DATA-NOT-REPLICATED",
+    "IAC-BACKUP-PLAN-NO-COPY",
+    "CKV_AWS_144",
+)
+
+
+@check(
+    id="BACKUP-DECLARED-VS-IAC",
+    title="Declared cross-region backup contradicted by the infrastructure code",
+    area=Area.BACKUP,
+    severity=Severity.HIGH,
+    target=TargetKind.SCAN,
+    facts="results",
+    remediation="Make the IaC copy the backups across regions, or correct the declaration.",
+)
+def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    if ctx.config is None:
+        return
+    gaps = [r for r in facts.results if r.status is Status.FAIL and r.check_id in _IAC_BACKUP_GAPS]
+    for index, store in enumerate(ctx.config.controls.data_stores):
+        if not (store.backup and store.backup.cross_region_declared and store.iac_resources):
+            continue
+        for r in gaps:
+            if r.resource in store.iac_resources:
+                yield Outcome.fail(
+                    f"{store.name}: declared cross-region backup, but {r.check_id} fails for {r.resource}",
+                    resource=store.name,
+                    key=f"{r.resource}:{r.check_id}",
+                    location=where(ctx, "data_stores", index),
+                    evidence={
+                        "declared": "cross-region",
+                        "iac_check": r.check_id,
+                        "iac_location": str(r.location),
+                    },
+                )

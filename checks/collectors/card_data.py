@@ -1,0 +1,204 @@
+"""Searches a repository for card data: primary account numbers and card-data columns.
+
+Files come from git (tracked and untracked, .gitignore honoured) when the folder is a git
+work tree, else from a walk that skips the usual vendored folders. Binaries and files over the
+size limit are skipped. A number counts when it is Luhn-valid and in a real issuer range; the
+well-known test numbers are recognised as such. Only the masked form (first 6, last 4) is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from posture.errors import CollectError
+from posture.model import Target, TargetKind
+from posture.plugin import CollectContext, collector
+
+_CANDIDATE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
+_COLUMN = re.compile(
+    r"(?i)(?<![a-z0-9])(cvv2?|cvc2?|cvn|card_?verification(?:_?(?:value|code))?|card_?security_?code|"
+    r"card_?number|credit_?card_?(?:number|no)|cc_?num(?:ber)?|card_?pan|primary_?account_?number)(?![a-z0-9])"
+)
+_SCHEMA_HINTS = ("migrat", "schema", "models", "entity", "entities", "db/", "database")
+_SCHEMA_SUFFIXES = (".sql", ".prisma", ".ddl")
+_SKIP_DIRS = {
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    "vendor",
+    "__pycache__",
+    "dist",
+    "build",
+    ".terraform",
+}
+TEST_CARDS = {
+    "4111111111111111",
+    "4242424242424242",
+    "4012888888881881",
+    "4000056655665556",
+    "4000000000000002",
+    "5555555555554444",
+    "5105105105105100",
+    "5200828282828210",
+    "2223003122003222",
+    "378282246310005",
+    "371449635398431",
+    "378734493671000",
+    "6011111111111117",
+    "6011000990139424",
+    "3530111333300000",
+    "3566002020360505",
+    "30569309025904",
+    "38520000023237",
+    "6200000000000005",
+    "4222222222222",
+}
+
+
+def luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def issuer(digits: str) -> str | None:
+    """The card brand whose IIN range and length fit, else None."""
+    n, p2, p3, p4, p6 = (
+        len(digits),
+        int(digits[:2]),
+        int(digits[:3]),
+        int(digits[:4]),
+        int(digits[:6]),
+    )
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "visa"
+    if (51 <= p2 <= 55 or 222100 <= p6 <= 272099) and n == 16:
+        return "mastercard"
+    if p2 in (34, 37) and n == 15:
+        return "amex"
+    if (p4 == 6011 or 644 <= p3 <= 649 or p2 == 65) and 16 <= n <= 19:
+        return "discover"
+    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
+        return "jcb"
+    if (300 <= p3 <= 305 or p2 in (36, 38, 39)) and 14 <= n <= 19:
+        return "diners"
+    if p2 == 62 and 16 <= n <= 19:
+        return "unionpay"
+    return None
+
+
+def mask(digits: str) -> str:
+    return f"{digits[:6]}{'*' * (len(digits) - 10)}{digits[-4:]}"
+
+
+@dataclass(frozen=True)
+class CardMatch:
+    path: str
+    line: int
+    masked: str
+    brand: str
+    test_number: bool
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    path: str
+    line: int
+    column: str
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    root: str
+    files_scanned: int
+    numbers: tuple[CardMatch, ...] = ()
+    columns: tuple[ColumnMatch, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def list_files(root: Path, max_files: int) -> list[Path]:
+    git = shutil.which("git")
+    if git and (root / ".git").exists():
+        proc = subprocess.run(
+            [git, "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode == 0:
+            names = [n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n]
+            return [root / n for n in names[:max_files]]
+    out: list[Path] = []
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
+        for name in files:
+            out.append(Path(directory) / name)
+            if len(out) >= max_files:
+                return out
+    return out
+
+
+def scan_text(path: str, text: str, schema_like: bool) -> tuple[list[CardMatch], list[ColumnMatch]]:
+    numbers, columns = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        for m in _CANDIDATE.finditer(line):
+            digits = re.sub(r"[ -]", "", m.group())
+            brand = issuer(digits) if 13 <= len(digits) <= 19 else None
+            if brand and luhn(digits):
+                numbers.append(CardMatch(path, number, mask(digits), brand, digits in TEST_CARDS))
+        if schema_like:
+            for c in _COLUMN.finditer(line):
+                columns.append(ColumnMatch(path, number, c.group(1)))
+    return numbers, columns
+
+
+def scan_repository(root: Path, max_bytes: int, max_files: int) -> CardFacts:
+    numbers: list[CardMatch] = []
+    columns: list[ColumnMatch] = []
+    skipped: list[tuple[str, str]] = []
+    files = list_files(root, max_files)
+    scanned = 0
+    for path in files:
+        try:
+            if not path.is_file() or path.is_symlink():
+                continue
+            size = path.stat().st_size
+            if size > max_bytes:
+                skipped.append((str(path), f"{size} bytes, over the limit"))
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            skipped.append((str(path), exc.strerror or "unreadable"))
+            continue
+        if b"\x00" in data[:8192]:
+            continue  # binary
+        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        lower = rel.lower()
+        schema_like = lower.endswith(_SCHEMA_SUFFIXES) or any(h in lower for h in _SCHEMA_HINTS)
+        found, cols = scan_text(rel, data.decode("utf-8", "replace"), schema_like)
+        numbers += found
+        columns += cols
+        scanned += 1
+    return CardFacts(str(root), scanned, tuple(numbers), tuple(columns), tuple(skipped))
+
+
+@collector(name="card_data", target=TargetKind.REPOSITORY)
+def collect_card_data(target: Target, ctx: CollectContext) -> CardFacts:
+    root = Path(target.options.get("abs_path") or target.name)
+    if not root.is_dir():
+        raise CollectError(f"{root}: not a folder to search for card data")
+    return scan_repository(
+        root,
+        int(ctx.policy.get("controls.card_scan.max_file_bytes", 2_000_000)),
+        int(ctx.policy.get("controls.card_scan.max_files", 20000)),
+    )

@@ -1,0 +1,184 @@
+"""Vendors that receive customer data: DPA, transfer mechanism, reviews, data minimisation,
+CCPA contract, breach clause; and third parties the storefront loads that nobody declared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from posture.checks._declared import days_since, where
+from posture.checks.collectors.declared import DeclaredFacts, collect_declared
+from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
+from posture.plugin import CheckContext, Outcome, check
+from posture.runner import ScanFacts
+
+__all__ = ["collect_declared"]
+DECLARED = EvidenceSource.DECLARED
+
+
+def _vendor_checks(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[tuple[int, str, Outcome]]:
+    eea = {str(c).upper() for c in ctx.policy.get("vendor.eea", [])}
+    adequacy = {str(c).upper() for c in ctx.policy.get("vendor.adequacy", [])}
+    needs = ctx.policy.get("vendor.data_needs", {})
+    review_days = int(ctx.policy.get("vendor.review_max_days", 365))
+    for i, v in enumerate(facts.controls.vendors):
+        at = where(ctx, "vendors", i)
+        if v.dpa_signed is None:
+            yield (
+                i,
+                "dpa",
+                Outcome.fail(
+                    f"{v.name}: no data processing agreement",
+                    resource=v.name,
+                    location=at,
+                    source=DECLARED,
+                    key="dpa",
+                    severity=Severity.HIGH,
+                ),
+            )
+        country = (v.country or "").upper()
+        if country and country not in eea and country not in adequacy and not v.transfer_mechanism:
+            yield (
+                i,
+                "transfer",
+                Outcome.fail(
+                    f"{v.name}: data goes to {country} (outside the EEA, no adequacy) with no transfer mechanism",
+                    resource=v.name,
+                    location=at,
+                    source=DECLARED,
+                    key="transfer",
+                    severity=Severity.HIGH,
+                ),
+            )
+        if v.last_security_review is None or days_since(ctx, v.last_security_review) > review_days:
+            when = (
+                "never"
+                if v.last_security_review is None
+                else f"{days_since(ctx, v.last_security_review)} days ago"
+            )
+            yield (
+                i,
+                "review",
+                Outcome.fail(
+                    f"{v.name}: security review {when} (limit {review_days} days)",
+                    resource=v.name,
+                    location=at,
+                    source=DECLARED,
+                    key="review",
+                    severity=Severity.MEDIUM,
+                ),
+            )
+        allowed = needs.get(v.service or "", None)
+        if allowed is not None:
+            extra = sorted(set(v.data_categories) - {str(c) for c in allowed})
+            if extra:
+                yield (
+                    i,
+                    "minimisation",
+                    Outcome.fail(
+                        f"{v.name}: gets {', '.join(extra)}, more than a {v.service} service needs",
+                        resource=v.name,
+                        location=at,
+                        source=DECLARED,
+                        key="minimisation",
+                        severity=Severity.MEDIUM,
+                        evidence={"shared": v.data_categories, "needed": list(allowed)},
+                    ),
+                )
+        if v.service_provider_contract is not True:
+            yield (
+                i,
+                "ccpa",
+                Outcome.fail(
+                    f"{v.name}: no CCPA service-provider contract terms",
+                    resource=v.name,
+                    location=at,
+                    source=DECLARED,
+                    key="ccpa",
+                    severity=Severity.MEDIUM,
+                ),
+            )
+        if v.breach_notification_clause is not True:
+            yield (
+                i,
+                "breach",
+                Outcome.fail(
+                    f"{v.name}: contract has no breach-notification clause",
+                    resource=v.name,
+                    location=at,
+                    source=DECLARED,
+                    key="breach",
+                    severity=Severity.MEDIUM,
+                ),
+            )
+
+
+@check(
+    id="VENDOR-CONTRACTS",
+    title="Vendor without DPA, transfer mechanism, review or contract terms",
+    area=Area.VENDOR,
+    severity=Severity.HIGH,
+    target=TargetKind.CONTROLS,
+    facts="declared",
+    description="Each declared vendor needs a DPA (GDPR Art. 28), a transfer mechanism when data leaves the "
+    "EEA for a country without adequacy (Art. 44-46), a security review within 12 months, only the data "
+    "its service needs (policy vendor.data_needs), CCPA service-provider terms and a breach clause.",
+    remediation="Sign the DPA with SCCs where needed, review the vendor yearly, and share only what it needs.",
+)
+def vendor_contracts(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    failed = set()
+    for index, _, outcome in _vendor_checks(facts, ctx):
+        failed.add(index)
+        yield outcome
+    for i, v in enumerate(facts.controls.vendors):
+        if i not in failed:
+            yield Outcome.passed(
+                f"{v.name}: DPA {v.dpa_signed}, reviewed {v.last_security_review}",
+                resource=v.name,
+                source=DECLARED,
+            )
+
+
+def _host_matches(host: str, domains: list[str]) -> bool:
+    host = host.lower()
+    return any(host == d.lower() or host.endswith("." + d.lower().lstrip(".")) for d in domains)
+
+
+@check(
+    id="VENDOR-UNDECLARED",
+    title="Storefront loads a third party no declared vendor covers",
+    area=Area.VENDOR,
+    severity=Severity.HIGH,
+    target=TargetKind.SCAN,
+    facts="results",
+    description="Compares the third-party origins each storefront loads (WEB-THIRD-PARTY-INVENTORY) with "
+    "the domains of the declared vendors: an undeclared script or pixel receives customer data without "
+    "a contract.",
+    remediation="Declare the vendor (with its DPA) or remove it from the pages.",
+)
+def undeclared(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    if ctx.config is None:
+        return
+    domains = [d for v in ctx.config.controls.vendors for d in v.domains]
+    inventories = [
+        r
+        for r in facts.results
+        if r.check_id == "WEB-THIRD-PARTY-INVENTORY" and r.status is Status.PASS
+    ]
+    if not inventories:
+        yield Outcome.skip("no storefront inventory in this scan (no storefront scanned)")
+        return
+    for inv in inventories:
+        for item in inv.evidence.get("origins", []):
+            host = urlsplit(item["origin"]).hostname or ""
+            if not _host_matches(host, domains):
+                yield Outcome.fail(
+                    f"{host} is loaded by {inv.target} but no declared vendor covers it",
+                    resource=host,
+                    key=f"{inv.target}|{host}",
+                    evidence={
+                        "origin": item["origin"],
+                        "pages": item["pages"],
+                        "kinds": item["kinds"],
+                    },
+                )
