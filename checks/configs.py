@@ -185,10 +185,13 @@ def nginx_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
                 )
         if d.name == "ssl_ciphers":
             spec = " ".join(d.args).strip("'\"").upper()
+            enabled = [
+                t for t in spec.replace("+", ":").split(":") if t and not t.startswith(("!", "-"))
+            ]
             weak = [
                 c
                 for c in ("RC4", "3DES", "DES-CBC3", "NULL", "EXPORT", "MD5")
-                if c in spec and f"!{c}" not in spec
+                if any(c in token for token in enabled)
             ]
             if weak:
                 yield Outcome.fail(
