@@ -48,6 +48,11 @@ def test_wheel_has_one_top_level_package_and_ships_data(wheel: Path) -> None:
         "posture/policies/schemas/scan-result.schema.json",
         "posture/templates/posture.yaml",
         "posture/demo/files/posture.yaml.in",
+        "posture/demo/files/ops/sshd_config",
+        "posture/reporting/templates/report.html.j2",
+        "posture/policies/frameworks/gdpr.yaml",
+        "posture/policies/mappings/checkov.yaml",
+        "posture/policies/tls/mozilla-server-side-tls.json",
         "posture/py.typed",
     ):
         assert needed in names
