@@ -240,7 +240,8 @@ def test_known_bad_shop_fails_gdpr_and_ccpa(demo_result: Path, run_cli: RunCli) 
     assert matrix["gdpr"]["GDPR-5-1-f"] == "failing"
     assert matrix["ccpa"]["CCPA-1798.100-e"] == "failing"
     assert matrix["pci-dss"]["PCI-6.4.3"] == "failing"
-    assert matrix["gdpr"]["GDPR-17"] == "not assessed"
+    assert matrix["gdpr"]["GDPR-17"] == "failing"  # the demo declares no retention periods
+    assert matrix["gdpr"]["GDPR-14"] == "not assessed"  # no check evidences it
     md = run_cli("compliance", "--from", str(demo_result), "--format", "md", "--framework", "ccpa")
     assert "| Reasonable security |" in md.stdout
 
