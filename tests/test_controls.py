@@ -294,3 +294,71 @@ def test_privacy_policy_fetched_from_a_real_server(tmp_path: Path) -> None:
         assert "no answer within 1 s" in timed.results[0].message
     finally:
         server.shutdown()
+
+
+def _scan_phase(
+    check: object, results: list[Result], config_text: str, tmp_path: Path
+) -> list[object]:
+    from posture.model import Target
+    from posture.plugin import CheckContext
+    from posture.policy import Policy
+    from posture.runner import ScanFacts
+
+    (tmp_path / "posture.yaml").write_text(config_text)
+    config = load_config(tmp_path / "posture.yaml")
+    ctx = CheckContext(Target(TargetKind.SCAN, "scan"), Policy.load(), config, NOW)
+    return list(check(ScanFacts(tuple(results), ()), ctx))  # type: ignore[operator]
+
+
+def _inventory(origins: list[str]) -> Result:
+    from posture.model import Area
+
+    return Result(
+        "WEB-THIRD-PARTY-INVENTORY",
+        "inventory",
+        Area.VENDOR,
+        Severity.INFO,
+        Status.PASS,
+        "https://shop.example/",
+        TargetKind.STOREFRONT,
+        evidence={
+            "origins": [
+                {"origin": o, "pages": ["https://shop.example/"], "kinds": ["script"]}
+                for o in origins
+            ]
+        },
+    )
+
+
+def test_undeclared_third_parties(tmp_path: Path) -> None:
+    from posture.checks.vendor import undeclared
+
+    config = (
+        "version: 1\ncontrols:\n  vendors:\n    - name: Pay\n      domains: [payments.example]\n"
+        "  payments: {scan_repository: false}\n"
+    )
+    out = _scan_phase(
+        undeclared,
+        [_inventory(["https://js.payments.example", "https://cdn.tracker.example"])],
+        config,
+        tmp_path,
+    )
+    fails = [o for o in out if o.status is Status.FAIL]  # type: ignore[attr-defined]
+    assert [o.resource for o in fails] == ["cdn.tracker.example"]  # type: ignore[attr-defined]
+
+
+def test_trackers_without_an_opt_out_link(tmp_path: Path) -> None:
+    from posture.checks.privacy import tracking_without_opt_out
+
+    config = "version: 1\ncontrols:\n  payments: {scan_repository: false}\n"
+    out = _scan_phase(
+        tracking_without_opt_out,
+        [_inventory(["https://www.googletagmanager.com"])],
+        config,
+        tmp_path,
+    )
+    assert [o.status for o in out] == [Status.FAIL]  # type: ignore[attr-defined]
+    out = _scan_phase(
+        tracking_without_opt_out, [_inventory(["https://js.payments.example"])], config, tmp_path
+    )
+    assert out == []
