@@ -430,3 +430,42 @@ def test_postgresql_history_and_report(postgres: str) -> None:
     started = time.monotonic()
     History.open(postgres)  # migrating an up-to-date database is a no-op
     assert time.monotonic() - started < 30
+
+
+def _record_forever(url: str) -> None:
+    history = History.open(url)
+    results = [result(f"CHK-{i}", Status.FAIL) for i in range(2000)]
+    for i in range(10_000):
+        history.record(scan_at("2026-11-01T10:00:00", results))
+
+
+def test_a_scan_killed_with_sigkill_leaves_the_database_consistent(sqlite_url: str) -> None:
+    import signal
+
+    from sqlalchemy import func, select
+
+    from posture.history.schema import results as results_table
+    from posture.history.schema import scans as scans_table
+
+    History.open(sqlite_url)
+    ctx = multiprocessing.get_context("spawn")
+    worker = ctx.Process(target=_record_forever, args=(sqlite_url,))
+    worker.start()
+    deadline = time.monotonic() + 60
+    history = History.open(sqlite_url)
+    while time.monotonic() < deadline and not history.scans_between(
+        None, when("2100-01-01T00:00:00")
+    ):
+        time.sleep(0.05)  # poll: wait until at least one scan has landed
+    os.kill(worker.pid or 0, signal.SIGKILL)  # mid-write, most likely
+    worker.join(30)
+    with history.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        counts = dict(
+            conn.execute(
+                select(results_table.c.scan_id, func.count()).group_by(results_table.c.scan_id)
+            ).all()
+        )
+        declared = dict(conn.execute(select(scans_table.c.id, scans_table.c.result_count)).all())
+    assert declared and counts == declared  # every scan complete, no partial one
+    history.record(scan_at("2026-11-02T10:00:00", [result("CHK-0", Status.PASS)]))  # still writable
