@@ -435,7 +435,7 @@ def test_postgresql_history_and_report(postgres: str) -> None:
 def _record_forever(url: str) -> None:
     history = History.open(url)
     results = [result(f"CHK-{i}", Status.FAIL) for i in range(2000)]
-    for i in range(10_000):
+    for _ in range(10_000):
         history.record(scan_at("2026-11-01T10:00:00", results))
 
 
