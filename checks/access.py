@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._declared import attestation_evidence, days_since, where
+from posture.checks._declared import attestation_evidence, days_since, document, where
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.model import Area, EvidenceSource, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
@@ -144,17 +144,6 @@ def access_review(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def offboarding(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
     name = facts.controls.access.offboarding_process if facts.controls.access else None
-    doc = facts.file(name)
-    if doc is None:
-        yield Outcome.fail("no offboarding process declared", source=DECLARED)
-    elif doc.text is None:
-        yield Outcome.error(
-            f"offboarding process file: {doc.error}",
-            location=where(ctx, "access", "offboarding_process"),
-        )
-    elif len(doc.text.strip()) < 40:
-        yield Outcome.fail(
-            f"{doc.path} is nearly empty",
-            evidence={"chars": len(doc.text.strip())},
-            location=where(ctx, "access", "offboarding_process"),
-        )
+    yield from document(
+        facts, name, "offboarding process", where(ctx, "access", "offboarding_process")
+    )

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from posture.checks._declared import attestation_evidence, days_since, where
+from posture.checks._declared import attestation_evidence, days_since, document, where
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.checks.collectors.privacy_web import PrivacyWebFacts, collect_privacy_web
 from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
@@ -280,10 +280,6 @@ def training(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def records(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
     name = facts.controls.privacy.records_of_processing if facts.controls.privacy else None
-    doc = facts.file(name)
-    if doc is None:
-        yield Outcome.fail("no records of processing declared", source=DECLARED)
-    elif doc.text is None:
-        yield Outcome.error(f"records of processing: {doc.error}")
-    elif len(doc.text.strip()) < 40:
-        yield Outcome.fail(f"{doc.path} is nearly empty")
+    yield from document(
+        facts, name, "records of processing", where(ctx, "privacy", "records_of_processing")
+    )

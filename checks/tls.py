@@ -53,15 +53,21 @@ def _untested(facts: TlsFacts, versions: tuple[str, ...]) -> Iterator[Outcome]:
     references=[MOZILLA, "https://www.rfc-editor.org/rfc/rfc7568"],
 )
 def ssl_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _refused_versions(scan, ("SSLv2", "SSLv3"))
+
+
+def _refused_versions(scan: TlsScan, versions: tuple[str, ...]) -> Iterator[Outcome]:
+    """A failure for each of ``versions`` an endpoint accepts; can't-test for the untested."""
+
     def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
-        yield from _untested(facts, ("SSLv2", "SSLv3"))
-        for version in ("SSLv2", "SSLv3"):
+        yield from _untested(facts, versions)
+        for version in versions:
             if facts.accepted.get(version):
                 yield Outcome.fail(
                     f"{version} accepted", evidence={"suites": _suites(facts, version)}, key=version
                 )
 
-    yield from _each(scan, body)
+    return _each(scan, body)
 
 
 @check(
@@ -75,15 +81,7 @@ def ssl_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     references=[SSL_CONFIG, "https://www.rfc-editor.org/rfc/rfc8996"],
 )
 def legacy_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
-    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
-        yield from _untested(facts, ("TLSv1.0", "TLSv1.1"))
-        for version in ("TLSv1.0", "TLSv1.1"):
-            if facts.accepted.get(version):
-                yield Outcome.fail(
-                    f"{version} accepted", evidence={"suites": _suites(facts, version)}, key=version
-                )
-
-    yield from _each(scan, body)
+    yield from _refused_versions(scan, ("TLSv1.0", "TLSv1.1"))
 
 
 @check(
