@@ -132,16 +132,10 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 key=f"{m.path}:{m.masked}",
             )
     for c in facts.columns:
-        sensitive = c.column.lower().startswith(
-            (
-                "cvv",
-                "cvc",
-                "cvn",
-                "card_verification",
-                "cardverification",
-                "card_security",
-                "cardsecurity",
-            )
+        column = c.column.lower()
+        sensitive = any(
+            m in column
+            for m in ("cvv", "cvc", "cvn", "verification", "security_code", "securitycode")
         )
         yield Outcome.fail(
             f"card-data column '{c.column}'" + (" (CVV must never be stored)" if sensitive else ""),

@@ -157,6 +157,25 @@ def test_card_number_near_misses(line: str, found: list[str]) -> None:
     assert [n.masked for n in numbers] == found
 
 
+@pytest.mark.parametrize(
+    ("line", "columns"),
+    [
+        ('t.string "cvv_response_code"', []),  # the processor's answer, not a stored code
+        ("cvv varchar(4),", ["cvv"]),
+        ("card_cvv TEXT", ["card_cvv"]),
+        ("card_number varchar(19)", ["card_number"]),
+    ],
+)
+def test_card_data_columns(line: str, columns: list[str]) -> None:
+    _, found = scan_text("db/migrate/001.sql", line, schema_like=True)
+    assert [c.column for c in found] == columns
+
+
+def test_synthetic_numbers_count_as_test_numbers() -> None:
+    numbers, _ = scan_text("spec.rb", "5500 0000 0000 0004", schema_like=False)
+    assert [(n.masked, n.test_number) for n in numbers] == [("550000******0004", True)]
+
+
 def test_luhn_and_issuers() -> None:
     assert luhn("4111111111111111") and not luhn("4111111111111112")
     assert issuer("5555555555554444") == "mastercard" and issuer("6011111111111117") == "discover"

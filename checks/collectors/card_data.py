@@ -21,11 +21,16 @@ from posture.plugin import CollectContext, collector
 
 _CANDIDATE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
 _COLUMN = re.compile(
-    r"(?i)(?<![a-z0-9])(cvv2?|cvc2?|cvn|card_?verification(?:_?(?:value|code))?|card_?security_?code|"
-    r"card_?number|credit_?card_?(?:number|no)|cc_?num(?:ber)?|card_?pan|primary_?account_?number)(?![a-z0-9])"
+    r"(?i)(?<![a-z0-9_])((?:card_?|cc_?|credit_?card_?|payment_?)?(?:cvv2?|cvc2?|cvn)|"
+    r"card_?verification(?:_?(?:value|code))?|card_?security_?code|"
+    r"card_?number|credit_?card_?(?:number|no)|cc_?num(?:ber)?|card_?pan|primary_?account_?number)"
+    r"(?![a-z0-9_])"
 )
-_SCHEMA_HINTS = ("migrat", "schema", "models", "entity", "entities", "db/", "database")
+# Where a column is declared: SQL and schema files, and migrations. Model code and tests that
+# merely mention cvv (a transient attribute) are not storage.
+_SCHEMA_HINTS = ("migrat", "schema.rb", "structure.sql", "schema.prisma", "/schemas/")
 _SCHEMA_SUFFIXES = (".sql", ".prisma", ".ddl")
+_SYNTHETIC = re.compile(r"(\d)\1{6,}")  # seven equal digits in a row: a made-up number
 _SKIP_DIRS = {
     ".git",
     "node_modules",
@@ -155,7 +160,8 @@ def scan_text(path: str, text: str, schema_like: bool) -> tuple[list[CardMatch],
             digits = re.sub(r"[ -]", "", m.group())
             brand = issuer(digits) if 13 <= len(digits) <= 19 else None
             if brand and luhn(digits):
-                numbers.append(CardMatch(path, number, mask(digits), brand, digits in TEST_CARDS))
+                test = digits in TEST_CARDS or bool(_SYNTHETIC.search(digits[6:-1]))
+                numbers.append(CardMatch(path, number, mask(digits), brand, test))
         if schema_like:
             for c in _COLUMN.finditer(line):
                 columns.append(ColumnMatch(path, number, c.group(1)))
