@@ -165,9 +165,16 @@ def _framework_files() -> list[str]:
     return sorted(e.name for e in folder.iterdir() if e.name.endswith((".yaml", ".yml")))
 
 
-def parse_framework(data: Any, display: str, seen: dict[str, str]) -> Framework:
-    """One framework file's data; ``seen`` (obligation id -> file) catches duplicate ids."""
-    _validate(data, "framework.schema.json", display)
+def parse_framework(
+    data: Any, display: str, seen: dict[str, str], validate: bool = True
+) -> Framework:
+    """One framework file's data; ``seen`` (obligation id -> file) catches duplicate ids.
+
+    ``validate=False`` skips the JSON Schema for data the tests already validate (what we ship);
+    any slip then surfaces as KeyError/TypeError and the caller re-reads with validation.
+    """
+    if validate:
+        _validate(data, "framework.schema.json", display)
     obligations = []
     for index, item in enumerate(data["obligations"]):
         oid = item["id"]
@@ -194,8 +201,10 @@ def load_frameworks() -> dict[str, Framework]:
     for name in _framework_files():
         text, display = read_policy_text("frameworks", name)
         try:
-            framework = parse_framework(load_trusted_yaml(text, display), display, dict(seen))
-        except ConfigError:  # read again with line numbers, to say where
+            data = load_trusted_yaml(text, display)
+            framework = parse_framework(data, display, dict(seen), validate=False)
+        except (ConfigError, KeyError, TypeError, AttributeError):
+            # read again with line numbers and the schema, to say what and where
             framework = parse_framework(load_yaml_text(text, display), display, seen)
         seen.update({o.id: display for o in framework.obligations})
         if framework.id in frameworks:
@@ -208,8 +217,11 @@ def all_obligations() -> dict[str, Obligation]:
     return {o.id: o for f in load_frameworks().values() for o in f.obligations}
 
 
-def parse_mapping(data: Any, display: str, known: Iterable[str]) -> ObligationMapping:
-    _validate(data, "obligation-mapping.schema.json", display)
+def parse_mapping(
+    data: Any, display: str, known: Iterable[str], validate: bool = True
+) -> ObligationMapping:
+    if validate:
+        _validate(data, "obligation-mapping.schema.json", display)
     known_ids = set(known)
 
     def entries(section: str, key: str, via: str) -> tuple[MappingEntry, ...]:
@@ -244,8 +256,10 @@ def parse_mapping(data: Any, display: str, known: Iterable[str]) -> ObligationMa
 def load_mapping() -> ObligationMapping:
     text, display = read_policy_text(*MAPPING_FILE)
     try:
-        return parse_mapping(load_trusted_yaml(text, display), display, all_obligations())
-    except ConfigError:  # read again with line numbers, to say where
+        data = load_trusted_yaml(text, display)
+        return parse_mapping(data, display, all_obligations(), validate=False)
+    except (ConfigError, KeyError, TypeError, AttributeError):
+        # read again with line numbers and the schema, to say what and where
         return parse_mapping(load_yaml_text(text, display), display, all_obligations())
 
 

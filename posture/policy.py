@@ -9,11 +9,12 @@ key the profile defines; overriding a key that does not exist is an error, never
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from posture._yaml import LineDict, load_yaml_text
+from posture._yaml import LineDict, load_trusted_yaml
 from posture.errors import ConfigError
 
 DEFAULT_PROFILE = "default"
@@ -66,26 +67,33 @@ class Policy:
     ) -> Policy:
         if not profile.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"invalid policy profile name {profile!r}", path=source)
-        folder = policies_root().joinpath("profiles").joinpath(profile)
-        if not folder.is_dir():
-            raise ConfigError(f"unknown policy profile {profile!r}", path=source)
-        data: dict[str, Any] = {}
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if not entry.name.endswith((".yaml", ".yml")):
-                continue
-            text, display = read_policy_text("profiles", profile, entry.name)
-            part = load_yaml_text(text, display)
-            if part is None:
-                continue
-            if not isinstance(part, dict):
-                raise ConfigError("a profile file must be a mapping", path=display)
-            for key in part:
-                if key in data:
-                    raise ConfigError(f"section {key!r} is defined twice in profile", path=display)
-            data.update(part)
+        data = copy.deepcopy(_profile_data(profile, source))
         if overrides:
             _merge(data, overrides, source, prefix="policy")
         return cls(data, profile)
+
+
+@functools.lru_cache(maxsize=4)
+def _profile_data(profile: str, source: str) -> dict[str, Any]:
+    """A shipped profile's files merged, read once per process (callers copy before changing)."""
+    folder = policies_root().joinpath("profiles").joinpath(profile)
+    if not folder.is_dir():
+        raise ConfigError(f"unknown policy profile {profile!r}", path=source)
+    data: dict[str, Any] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith((".yaml", ".yml")):
+            continue
+        text, display = read_policy_text("profiles", profile, entry.name)
+        part = load_trusted_yaml(text, display)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            raise ConfigError("a profile file must be a mapping", path=display)
+        for key in part:
+            if key in data:
+                raise ConfigError(f"section {key!r} is defined twice in profile", path=display)
+        data.update(part)
+    return data
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any], source: str, prefix: str) -> None:

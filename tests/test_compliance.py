@@ -251,3 +251,34 @@ def test_checks_list_and_explain_show_obligations(run_cli: RunCli) -> None:
     assert "PCI-4.2.1" in listing["TLS-LEGACY-PROTOCOL"]["obligations"]
     explained = run_cli("explain", "WEB-SCRIPT-INTEGRITY").stdout
     assert "PCI-6.4.3" in explained and "why:" in explained
+
+
+def test_shipped_policy_files_pass_the_strict_reader_and_their_schemas() -> None:
+    """At run time shipped YAML is read with libyaml and without its schema (start-up cost);
+    this is where the strict reading happens instead: duplicate keys, aliases, schema."""
+    root = Path(__file__).resolve().parent.parent / "policies"
+    known = set()
+    for path in sorted((root / "frameworks").glob("*.yaml")):
+        data = load_yaml_text(path.read_text(encoding="utf-8"), path.name)
+        framework = parse_framework(data, path.name, {}, validate=True)
+        known |= {o.id for o in framework.obligations}
+    mapping_path = root / "mappings" / "obligations.yaml"
+    parse_mapping(
+        load_yaml_text(mapping_path.read_text(encoding="utf-8"), mapping_path.name),
+        mapping_path.name,
+        known,
+        validate=True,
+    )
+    profiles = sorted((root / "profiles").glob("*/*.yaml"))
+    assert profiles
+    for path in profiles:
+        assert isinstance(load_yaml_text(path.read_text(encoding="utf-8"), str(path)), dict)
+
+
+def test_a_slip_in_shipped_data_is_still_reported_with_its_schema_message() -> None:
+    """The fast path skips the schema; a shipped file that breaks it must still fail clearly."""
+    text = "id: x\nname: X\nversion: '1'\nsource: https://example.org\nobligations:\n  - id: X-1\n"
+    with pytest.raises(KeyError):
+        parse_framework(load_yaml_text(text, "x.yaml"), "x.yaml", {}, validate=False)
+    with pytest.raises(ConfigError, match=r"x.yaml:6: .*required"):
+        parse_framework(load_yaml_text(text, "x.yaml"), "x.yaml", {})

@@ -11,7 +11,7 @@ RENEWAL_DAYS = {"monthly": 31, "quarterly": 92, "yearly": 366}
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Attestation(Strict):
