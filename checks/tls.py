@@ -207,17 +207,16 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
                     deviations.append(
                         {"kind": "suite not in profile", "version": version, "suite": suite.name}
                     )
-        cert = facts.certificate
         minimum = profile.get("rsa_key_size")
-        if cert and cert.key_type == "RSA" and minimum and cert.key_size < int(minimum):
-            deviations.append({"kind": "RSA key below profile", "bits": cert.key_size})
-        types = [t.lower() for t in profile.get("certificate_types", [])]
-        if (
-            cert
-            and types
-            and cert.key_type.lower() not in [t.replace("ecdsa", "ec") for t in types]
-        ):
-            deviations.append({"kind": "certificate type not in profile", "type": cert.key_type})
+        types = [t.lower().replace("ecdsa", "ec") for t in profile.get("certificate_types", [])]
+        certs = [c for c in (facts.certificate, *facts.other_certificates) if c is not None]
+        for cert in certs:
+            if cert.key_type == "RSA" and minimum and cert.key_size < int(minimum):
+                deviations.append({"kind": "RSA key below profile", "bits": cert.key_size})
+            if types and cert.key_type.lower() not in types:
+                deviations.append(
+                    {"kind": "certificate type not in profile", "type": cert.key_type}
+                )
         if deviations:
             yield Outcome.fail(
                 f"{len(deviations)} deviations from the {endpoint.profile_name} profile",
@@ -235,12 +234,29 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
 def _cert_check(
     scan: TlsScan, test: Callable[[Endpoint, TlsFacts, Any], Iterator[Outcome]]
 ) -> Iterator[Outcome]:
+    """Run ``test`` on every certificate an endpoint serves. The default client's certificate
+    keeps plain keys; another one (an RSA certificate beside an ECDSA one) is named in the
+    message and key, so each finding stays its own."""
+
     def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
         if facts.certificate is None:
             reason = facts.errors.get("certificate", "no certificate information")
             yield Outcome.skip(f"certificate could not be analysed: {reason}")
             return
         yield from test(endpoint, facts, facts.certificate)
+        for index, other in enumerate(facts.other_certificates, start=1):
+            label = f"{other.key_type} {other.key_size}"
+            if any(
+                f"{o.key_type} {o.key_size}" == label for o in facts.other_certificates[: index - 1]
+            ):
+                label += f" #{index}"
+            for outcome in test(endpoint, facts, other):
+                yield replace(
+                    outcome,
+                    message=f"{label} certificate: {outcome.message}",
+                    key=f"{outcome.key or 'certificate'}@{label}",
+                    evidence={**outcome.evidence, "certificate": other.subject},
+                )
 
     return _each(scan, body)
 

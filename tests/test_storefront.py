@@ -187,6 +187,24 @@ def test_certificate_problems(
     assert found.resource and found.resource.startswith("localhost:")
 
 
+def test_every_certificate_a_server_sends_is_judged(
+    report: tuple[ScanReport, float], shops: Shops
+) -> None:
+    """An expired RSA certificate behind a valid ECDSA one is still found, named as such."""
+    validity = results(report, shops, "dualcert", "TLS-CERT-VALIDITY")
+    by_status = {r.status: r for r in validity}
+    assert len(validity) == 2, [(r.status, r.key, r.message) for r in validity]
+    assert by_status[Status.PASS].evidence["sans"]  # the ECDSA default
+    expired = by_status[Status.FAIL]
+    assert expired.key == "expired@RSA 2048" and expired.severity is Severity.CRITICAL
+    assert expired.message.startswith("RSA 2048 certificate: expired on")
+    keys = {r.key for r in results(report, shops, "dualcert", "TLS-CERT-WEAK-KEY")}
+    assert keys == {None, "certificate@RSA 2048"}
+    # both types are in the intermediate profile: no deviation for the second certificate
+    (profile,) = results(report, shops, "dualcert", "TLS-MOZILLA-PROFILE")
+    assert profile.status is Status.PASS, profile.evidence
+
+
 def test_certificate_evidence_is_kept(report: tuple[ScanReport, float], shops: Shops) -> None:
     found = results(report, shops, "expiring", "TLS-CERT-VALIDITY")[0]
     assert found.evidence["days_left"] in (3, 4)

@@ -86,7 +86,10 @@ class TlsFacts:
     address: str | None
     accepted: dict[str, tuple[Suite, ...]] = field(default_factory=dict)
     untested: dict[str, str] = field(default_factory=dict)  # version -> why it could not be tested
-    certificate: CertificateFacts | None = None
+    certificate: CertificateFacts | None = None  # the chain a default client gets
+    # Other chains the server picks for other clients (an RSA and an ECDSA certificate side by
+    # side): each is judged like the first.
+    other_certificates: tuple[CertificateFacts, ...] = ()
     vulnerabilities: dict[str, bool | None] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # what sslyze could not run, and why
     connections: int = 0
@@ -278,13 +281,18 @@ def _chain_trusted(
 
 def _certificate_facts(
     result: Any, host: str, ca_bundle: str | None, now: dt.datetime
-) -> CertificateFacts | None:
+) -> tuple[CertificateFacts, ...]:
+    """One CertificateFacts per distinct chain the server sent (sslyze asks as a TLS 1.3 client,
+    as an RSA-only and as an RSA-less TLS 1.2 client); the default client's chain first."""
+    return tuple(_deployment_facts(d, host, ca_bundle, now) for d in result.certificate_deployments)
+
+
+def _deployment_facts(
+    deployment: Any, host: str, ca_bundle: str | None, now: dt.datetime
+) -> CertificateFacts:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-    if not result.certificate_deployments:
-        return None
-    deployment = result.certificate_deployments[0]
     chain = deployment.received_certificate_chain
     leaf = chain[0]
     public_key = leaf.public_key()
@@ -398,7 +406,7 @@ def scan_tls(
     untested: dict[str, str] = {}
     errors: dict[str, str] = {}
     vulnerabilities: dict[str, bool | None] = {}
-    certificate: CertificateFacts | None = None
+    certificates: tuple[CertificateFacts, ...] = ()
 
     extra = CertificateInfoExtraArgument(custom_ca_file=Path(ca_bundle)) if ca_bundle else None
     plugin_jobs: dict[str, Callable[[], Any]] = {
@@ -437,7 +445,7 @@ def scan_tls(
                 errors[name] = f"{exc.__class__.__name__}: {exc}"[:300]
                 continue
             if name == "certificate":
-                certificate = _certificate_facts(result, host, ca_bundle, now)
+                certificates = _certificate_facts(result, host, ca_bundle, now)
             elif name == "heartbleed":
                 vulnerabilities["heartbleed"] = result.is_vulnerable_to_heartbleed
             elif name == "robot":
@@ -459,7 +467,8 @@ def scan_tls(
         address=address,
         accepted=accepted,
         untested=untested,
-        certificate=certificate,
+        certificate=certificates[0] if certificates else None,
+        other_certificates=certificates[1:],
         vulnerabilities=vulnerabilities,
         errors=errors,
         connections=counter.value,

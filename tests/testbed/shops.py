@@ -188,6 +188,12 @@ def build_shops(root: Path) -> Shops:
         "notyet", not_before=now + dt.timedelta(days=5), not_after=now + dt.timedelta(days=95)
     )
     expiring = leaf("expiring", not_after=now + dt.timedelta(days=4))
+    expired_rsa = leaf(
+        "expired-rsa",
+        key=make_key("rsa", 2048),
+        not_before=now - dt.timedelta(days=100),
+        not_after=now - dt.timedelta(days=2),
+    )
     wrong = leaf("wrongname", names=["shop.other.test"], days=90)
     weak_key = leaf(
         "weakkey", key=rsa.generate_private_key(public_exponent=65537, key_size=1024), days=90
@@ -270,6 +276,14 @@ def build_shops(root: Path) -> Shops:
         ("incomplete", inc),
     ):
         add(name, _tls(*pair) + "    return 200 ok;")
+    # Two certificates side by side (nginx picks by what the client supports): a valid ECDSA
+    # one for modern clients and a forgotten, expired RSA one for RSA-only clients.
+    add(
+        "dualcert",
+        _tls(*good)
+        + f"    ssl_certificate {expired_rsa[0]};\n    ssl_certificate_key {expired_rsa[1]};\n"
+        + "    return 200 ok;",
+    )
     add("weakkey", _tls(*weak_key, ciphers="ECDHE+AESGCM:@SECLEVEL=0") + "    return 200 ok;")
     add("sha1", _tls(*sha1, ciphers="ECDHE+AESGCM:@SECLEVEL=0") + "    return 200 ok;")
     add(
