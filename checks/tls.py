@@ -168,6 +168,64 @@ def forward_secrecy(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _each(scan, body)
 
 
+_MODERN_GROUPS = ("X25519", "X448")  # full strength though OpenSSL counts X25519 as 253 bits
+
+
+def _weak_kex(suite: Any, min_dh: int, min_ecdh: int) -> bool:
+    if suite.kex == "DH" and suite.kex_bits is not None:
+        return bool(suite.kex_bits < min_dh)
+    if suite.kex == "ECDH" and suite.kex_bits is not None:
+        return suite.kex_group not in _MODERN_GROUPS and suite.kex_bits < min_ecdh
+    return False
+
+
+@check(
+    id="TLS-WEAK-KEY-EXCHANGE",
+    title="Weak Diffie-Hellman parameters accepted",
+    area=Area.TLS,
+    severity=Severity.MEDIUM,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="The (EC)DH group the server picks for each accepted suite, read from the "
+    "handshakes that enumerate the suites. A finite-field DH group under `tls.min_dh_bits` (2048) "
+    "fails; 1024 bits or less is rated high (Logjam: such groups are within reach of a "
+    "nation-state precomputation). An elliptic-curve group under `tls.min_ecdh_bits` fails too.",
+    remediation="Use ECDHE with X25519/P-256, or DHE with the RFC 7919 ffdhe2048 group or larger "
+    "(nginx: ssl_dhparam with a 2048-bit file, or drop the DHE suites).",
+    references=["https://weakdh.org/", "https://www.rfc-editor.org/rfc/rfc7919", MOZILLA],
+)
+def weak_key_exchange(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    min_dh = int(ctx.policy.get("tls.min_dh_bits", 2048))
+    min_ecdh = int(ctx.policy.get("tls.min_ecdh_bits", 256))
+
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        for version, suites in sorted(facts.accepted.items()):
+            weak = [s for s in suites if _weak_kex(s, min_dh, min_ecdh)]
+            if not weak:
+                continue
+            smallest = min(s.kex_bits or 0 for s in weak)
+            logjam = any(s.kex == "DH" and (s.kex_bits or 0) <= 1024 for s in weak)
+            groups = sorted(
+                {f"{s.kex} {s.kex_group or ''} {s.kex_bits} bits".replace("  ", " ") for s in weak}
+            )
+            yield Outcome.fail(
+                f"{', '.join(groups)} key exchange accepted over {version}"
+                + (" (Logjam)" if logjam else ""),
+                evidence={
+                    "version": version,
+                    "suites": [
+                        {"suite": s.name, "kex": s.kex, "bits": s.kex_bits, "group": s.kex_group}
+                        for s in weak
+                    ],
+                    "smallest_bits": smallest,
+                },
+                severity=Severity.HIGH if logjam else None,
+                key=version,
+            )
+
+    yield from _each(scan, body)
+
+
 @check(
     id="TLS-MOZILLA-PROFILE",
     title="TLS configuration deviates from its Mozilla profile",
@@ -175,9 +233,11 @@ def forward_secrecy(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     severity=Severity.LOW,
     target=TargetKind.STOREFRONT,
     facts="tls",
-    description="Compares accepted protocol versions and suites with the profile chosen for the "
-    "endpoint (intermediate by default; modern or old, or a custom Mozilla-format profile, per "
-    "storefront or page). Every deviation is listed.",
+    description="Compares accepted protocol versions and suites, the (EC)DH groups the server "
+    "picks, and each certificate's type, RSA size, curve, signature algorithm and lifespan with "
+    "the profile chosen for the endpoint (intermediate by default; modern or old, or a custom "
+    "Mozilla-format profile, per storefront or page). Every deviation is listed. The profile's "
+    "tls_curves (the groups a server offers) are not enumerated.",
     remediation="Generate the server configuration from https://ssl-config.mozilla.org/ for the profile.",
     references=[SSL_CONFIG, MOZILLA],
 )
@@ -207,16 +267,9 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
                     deviations.append(
                         {"kind": "suite not in profile", "version": version, "suite": suite.name}
                     )
-        minimum = profile.get("rsa_key_size")
-        types = [t.lower().replace("ecdsa", "ec") for t in profile.get("certificate_types", [])]
-        certs = [c for c in (facts.certificate, *facts.other_certificates) if c is not None]
-        for cert in certs:
-            if cert.key_type == "RSA" and minimum and cert.key_size < int(minimum):
-                deviations.append({"kind": "RSA key below profile", "bits": cert.key_size})
-            if types and cert.key_type.lower() not in types:
-                deviations.append(
-                    {"kind": "certificate type not in profile", "type": cert.key_type}
-                )
+        deviations += _kex_deviations(facts, profile)
+        for cert in (c for c in (facts.certificate, *facts.other_certificates) if c):
+            deviations += _certificate_deviations(cert, profile)
         if deviations:
             yield Outcome.fail(
                 f"{len(deviations)} deviations from the {endpoint.profile_name} profile",
@@ -229,6 +282,66 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
             )
 
     yield from _each(scan, body)
+
+
+def _kex_deviations(facts: TlsFacts, profile: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    dh_min, ecdh_min = profile.get("dh_param_size"), profile.get("ecdh_param_size")
+    seen: set[tuple[str, int]] = set()
+    for suites in facts.accepted.values():
+        for s in suites:
+            if s.kex_bits is None or (s.kex, s.kex_bits) in seen:
+                continue
+            if s.kex == "DH" and dh_min and s.kex_bits < int(dh_min):
+                out.append({"kind": "DH parameters below profile", "bits": s.kex_bits})
+            elif (
+                s.kex == "ECDH"
+                and ecdh_min
+                and s.kex_group not in _MODERN_GROUPS
+                and s.kex_bits < int(ecdh_min)
+            ):
+                out.append(
+                    {"kind": "ECDH group below profile", "group": s.kex_group, "bits": s.kex_bits}
+                )
+            else:
+                continue
+            seen.add((s.kex or "", s.kex_bits))
+    return out
+
+
+def _certificate_deviations(cert: Any, profile: dict[str, Any]) -> list[dict[str, Any]]:
+    """The certificate against the profile: type, RSA size, curve, signature, lifespan."""
+    out: list[dict[str, Any]] = []
+    which = {"certificate": cert.subject}
+    minimum = profile.get("rsa_key_size")
+    if cert.key_type == "RSA" and minimum and cert.key_size < int(minimum):
+        out.append({"kind": "RSA key below profile", "bits": cert.key_size, **which})
+    types = [t.lower().replace("ecdsa", "ec") for t in profile.get("certificate_types", [])]
+    if types and cert.key_type.lower() not in types:
+        out.append({"kind": "certificate type not in profile", "type": cert.key_type, **which})
+    curves = profile.get("certificate_curves") or []
+    if cert.ec_curve and curves and cert.ec_curve not in curves:
+        out.append({"kind": "certificate curve not in profile", "curve": cert.ec_curve, **which})
+    signatures = profile.get("certificate_signatures") or []
+    if cert.signature_algorithm and signatures and cert.signature_algorithm not in signatures:
+        out.append(
+            {
+                "kind": "certificate signature not in profile",
+                "signature": cert.signature_algorithm,
+                **which,
+            }
+        )
+    longest = profile.get("maximum_certificate_lifespan")
+    if longest and cert.lifespan_days is not None and cert.lifespan_days > int(longest):
+        out.append(
+            {
+                "kind": "certificate lifespan over profile",
+                "days": cert.lifespan_days,
+                "maximum": int(longest),
+                **which,
+            }
+        )
+    return out
 
 
 def _cert_check(

@@ -205,6 +205,20 @@ def test_every_certificate_a_server_sends_is_judged(
     assert profile.status is Status.PASS, profile.evidence
 
 
+def test_weak_dh_group_is_found_in_the_enumerating_handshakes(
+    report: tuple[ScanReport, float], shops: Shops
+) -> None:
+    (weak,) = results(report, shops, "weakdh", "TLS-WEAK-KEY-EXCHANGE")
+    assert weak.status is Status.FAIL and weak.severity is Severity.HIGH and weak.key == "TLSv1.2"
+    assert weak.message == "DH 1024 bits key exchange accepted over TLSv1.2 (Logjam)"
+    assert [s["suite"] for s in weak.evidence["suites"]] == ["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"]
+    (profile,) = results(report, shops, "weakdh", "TLS-MOZILLA-PROFILE")
+    assert {"kind": "DH parameters below profile", "bits": 1024} in profile.evidence["deviations"]
+    # the ECDHE suite beside it picked X25519: not weak, and the good shop has nothing to say
+    (good,) = results(report, shops, "good", "TLS-WEAK-KEY-EXCHANGE")
+    assert good.status is Status.PASS
+
+
 def test_certificate_evidence_is_kept(report: tuple[ScanReport, float], shops: Shops) -> None:
     found = results(report, shops, "expiring", "TLS-CERT-VALIDITY")[0]
     assert found.evidence["days_left"] in (3, 4)

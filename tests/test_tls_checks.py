@@ -164,3 +164,53 @@ def test_an_endpoint_that_could_not_be_scanned_is_an_error() -> None:
     scan = TlsScan((Endpoint(None, "modern", profile, ("https://api.shop.example/",), "refused"),))
     found = run(tls.legacy_protocols, scan)
     assert [(o.status, o.message) for o in found] == [(Status.ERROR, "refused")]
+
+
+def test_certificate_against_the_profile_curve_signature_and_lifespan() -> None:
+    """A P-521 leaf, signed with RSA-SHA384, valid 398 days: three deviations from intermediate,
+    none of which is a vulnerability on its own (so only the profile check speaks)."""
+    odd = cert(
+        ec_curve="secp521r1",
+        key_size=521,
+        signature_algorithm="sha384WithRSAEncryption",
+        lifespan_days=398,
+    )
+    good = {"TLSv1.3": (suite("TLS_AES_128_GCM_SHA256"),)}
+    (found,) = run(tls.mozilla_profile, scan_of(accepted=good, certificate=odd))
+    kinds = {d["kind"]: d for d in found.evidence["deviations"]}
+    assert found.status is Status.FAIL
+    assert kinds["certificate curve not in profile"]["curve"] == "secp521r1"
+    assert kinds["certificate signature not in profile"]["signature"] == "sha384WithRSAEncryption"
+    assert kinds["certificate lifespan over profile"]["days"] == 398
+    assert "profile version not offered" in kinds  # TLS 1.2 is missing too
+    # a Let's Encrypt-like leaf (P-256, ecdsa-with-SHA384, 89 days) is within even modern
+    le = cert(ec_curve="prime256v1", signature_algorithm="ecdsa-with-SHA384", lifespan_days=89)
+    (modern,) = run(tls.mozilla_profile, scan_of("modern", accepted=good, certificate=le))
+    assert modern.status is Status.PASS, modern.evidence
+
+
+@pytest.mark.parametrize(
+    ("kex", "bits", "group", "expected"),
+    [
+        ("DH", 1024, None, Severity.HIGH),  # Logjam
+        ("DH", 1536, None, Severity.MEDIUM),
+        ("DH", 2048, None, None),
+        ("ECDH", 253, "X25519", None),  # OpenSSL counts X25519 as 253 bits: full strength
+        ("ECDH", 224, "secp224r1", Severity.MEDIUM),
+        ("ECDH", 256, "prime256v1", None),
+    ],
+)
+def test_key_exchange_groups(kex: str, bits: int, group: str | None, expected: Any) -> None:
+    name = (
+        "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+        if kex == "DH"
+        else "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    )
+    accepted = {"TLSv1.2": (Suite(name, name, 128, False, kex, bits, group),)}
+    found = run(tls.weak_key_exchange, scan_of(accepted=accepted))
+    if expected is None:
+        assert found == []
+    else:
+        (only,) = found
+        assert only.status is Status.FAIL and (only.severity or Severity.MEDIUM) is expected
+        assert only.evidence["smallest_bits"] == bits

@@ -33,6 +33,11 @@ class Suite:
     openssl_name: str
     key_size: int
     anonymous: bool
+    # The ephemeral key the server chose with this suite: "DH" or "ECDH", its size in bits and,
+    # for ECDH, the group (X25519, secp256r1 ...). None when there is none or it could not be read.
+    kex: str | None = None
+    kex_bits: int | None = None
+    kex_group: str | None = None
 
     @property
     def forward_secret(self) -> bool:
@@ -77,6 +82,9 @@ class CertificateFacts:
     verified_chain_has_sha1: bool | None
     ocsp_stapled: bool
     has_ocsp_url: bool = False
+    signature_algorithm: str | None = None  # OpenSSL's name: sha256WithRSAEncryption ...
+    ec_curve: str | None = None  # for EC keys, OpenSSL's name: prime256v1, secp384r1 ...
+    lifespan_days: int | None = None  # not_after - not_before
 
 
 @dataclass(frozen=True)
@@ -171,15 +179,29 @@ def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite
                 break
             try:
                 picked = client.get_current_cipher_name()
+                kex = _ephemeral_key(client)
             finally:
                 connection.close()
             suite = remaining.pop(picked, None)
             if suite is None:  # the name came back in another spelling: stop rather than loop
                 break
             accepted.append(
-                Suite(suite.name, suite.openssl_name, suite.key_size, suite.is_anonymous)
+                Suite(suite.name, suite.openssl_name, suite.key_size, suite.is_anonymous, *kex)
             )
     return tuple(sorted(accepted, key=lambda s: s.name))
+
+
+def _ephemeral_key(client: Any) -> tuple[str | None, int | None, str | None]:
+    """The (EC)DH key of the handshake just made: kind, bits and group, as far as nassl says."""
+    try:
+        key = client.get_ephemeral_key()
+    except Exception:  # noqa: BLE001 - no ephemeral key (static RSA) or not readable
+        return None, None, None
+    if key is None:
+        return None, None, None
+    group = getattr(key, "curve_name", None)
+    kind = "ECDH" if group else ("DH" if hasattr(key, "prime") else str(key.type_name))
+    return kind, int(key.size), group
 
 
 def _run_plugin(server_info: Any, command: Any, extra: Any, counter: _Counter) -> Any:
@@ -330,7 +352,15 @@ def _deployment_facts(
     except x509.ExtensionNotFound:
         has_aia = has_ocsp = False
     trusted, errors = _chain_trusted(chain, sans, ca_bundle, now)
-    hash_alg = leaf.signature_hash_algorithm
+    try:
+        hash_alg = leaf.signature_hash_algorithm
+    except Exception:  # noqa: BLE001 - an algorithm cryptography does not know (e.g. MD2)
+        hash_alg = None
+    curve = (
+        _OPENSSL_CURVE_NAMES.get(public_key.curve.name, public_key.curve.name)
+        if isinstance(public_key, ec.EllipticCurvePublicKey)
+        else None
+    )
     return CertificateFacts(
         subject=_name(leaf.subject),
         issuer=_name(leaf.issuer),
@@ -349,7 +379,21 @@ def _deployment_facts(
         verified_chain_has_sha1=deployment.verified_chain_has_sha1_signature,
         ocsp_stapled=deployment.ocsp_response is not None,
         has_ocsp_url=has_ocsp,
+        signature_algorithm=_signature_name(leaf),
+        ec_curve=curve,
+        lifespan_days=(leaf.not_valid_after_utc - leaf.not_valid_before_utc).days,
     )
+
+
+# cryptography names curves as SEC does; Mozilla's profiles use OpenSSL's names.
+_OPENSSL_CURVE_NAMES = {"secp256r1": "prime256v1", "secp192r1": "prime192v1"}
+
+
+def _signature_name(cert: Any) -> str | None:
+    """OpenSSL's name of the signature algorithm (the spelling Mozilla's profiles use)."""
+    oid = cert.signature_algorithm_oid
+    name = getattr(oid, "_name", None)
+    return str(name) if name and name != "Unknown OID" else oid.dotted_string
 
 
 def scan_tls(

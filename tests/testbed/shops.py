@@ -145,6 +145,19 @@ def _sha1_cert(directory: Path, ca: Issued) -> tuple[Path, Path]:
     return cert, key
 
 
+def _weak_dhparam(directory: Path) -> Path:
+    """1024-bit finite-field DH parameters (DSA-style, so openssl makes them in a moment)."""
+    openssl = shutil.which("openssl") or "/usr/bin/openssl"
+    path = directory / "dh1024.pem"
+    subprocess.run(
+        [openssl, "dhparam", "-dsaparam", "-out", str(path), "1024"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return path
+
+
 def _silent_server() -> tuple[socket.socket, int]:
     """Accepts connections and never says a word."""
     sock = socket.socket()
@@ -283,6 +296,16 @@ def build_shops(root: Path) -> Shops:
         _tls(*good)
         + f"    ssl_certificate {expired_rsa[0]};\n    ssl_certificate_key {expired_rsa[1]};\n"
         + "    return 200 ok;",
+    )
+    # DHE with a 1024-bit group beside ECDHE (Logjam territory); @SECLEVEL=0 lets OpenSSL 3 use it.
+    add(
+        "weakdh",
+        _tls(
+            *rsa_good,
+            protocols="TLSv1.2",
+            ciphers="DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+        )
+        + f"    ssl_dhparam {_weak_dhparam(certs)};\n    return 200 ok;",
     )
     add("weakkey", _tls(*weak_key, ciphers="ECDHE+AESGCM:@SECLEVEL=0") + "    return 200 ok;")
     add("sha1", _tls(*sha1, ciphers="ECDHE+AESGCM:@SECLEVEL=0") + "    return 200 ok;")
