@@ -206,37 +206,49 @@ def csp(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _page_errors(facts)
     for page in _live(facts):
         assert page.response is not None
-        value = page.response.header("content-security-policy")
-        if value is None:
+        header = page.response.header("content-security-policy")
+        # Several headers arrive joined by commas; each policy, and each <meta> policy, is
+        # enforced: inline script runs only if every policy that restricts scripts allows it.
+        policies = [p for p in (header or "").split(",") if p.strip()] + list(page.meta_csp)
+        shown = "; ".join(policies) if len(policies) > 1 else (policies[0] if policies else "")
+        delivery = "header" if header else "meta"
+        if not policies:
             yield Outcome.fail(
                 f"no Content-Security-Policy on {page.name}",
                 resource=page.url,
                 key=f"{page.name}:missing",
             )
             continue
-        directives = _csp_directives(value)
-        scripts = directives.get("script-src", directives.get("default-src"))
-        if scripts is None:
+        script_policies = [
+            d.get("script-src", d.get("default-src"))
+            for d in map(_csp_directives, policies)
+            if "script-src" in d or "default-src" in d
+        ]
+        if not script_policies:
             yield Outcome.fail(
                 "the policy restricts no scripts (no script-src or default-src)",
                 resource=page.url,
-                evidence={"csp": value},
+                evidence={"csp": shown, "delivered_in": delivery},
                 key=f"{page.name}:no-script-src",
             )
             continue
-        has_nonce = any(
-            t.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")) for t in scripts
-        )
-        unsafe = [t for t in ("'unsafe-inline'", "'unsafe-eval'") if t in scripts]
-        if "'unsafe-inline'" in unsafe and has_nonce:
-            unsafe.remove("'unsafe-inline'")  # ignored by browsers when a nonce or hash is present
+        allowed = [_unsafe_script_sources(scripts or []) for scripts in script_policies]
+        unsafe = [t for t in ("'unsafe-inline'", "'unsafe-eval'") if all(t in a for a in allowed)]
         if unsafe:
             yield Outcome.fail(
                 f"script-src allows {' and '.join(unsafe)} on {page.name}",
                 resource=page.url,
-                evidence={"csp": value, "unsafe": unsafe},
+                evidence={"csp": shown, "unsafe": unsafe, "delivered_in": delivery},
                 key=f"{page.name}:unsafe",
             )
+
+
+def _unsafe_script_sources(scripts: list[str]) -> set[str]:
+    has_nonce = any(t.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")) for t in scripts)
+    unsafe: set[str] = {t for t in ("'unsafe-inline'", "'unsafe-eval'") if t in scripts}
+    if has_nonce:
+        unsafe.discard("'unsafe-inline'")  # ignored by browsers when a nonce or hash is present
+    return unsafe
 
 
 @check(
@@ -252,9 +264,11 @@ def csp(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 def clickjacking(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     for page in _live(facts):
         assert page.response is not None
+        # frame-ancestors counts only in a header: browsers ignore it in <meta> policies
         csp_value = page.response.header("content-security-policy") or ""
         xfo = (page.response.header("x-frame-options") or "").strip().lower()
-        if "frame-ancestors" in _csp_directives(csp_value) or xfo in ("deny", "sameorigin"):
+        framed = any("frame-ancestors" in _csp_directives(p) for p in csp_value.split(","))
+        if framed or xfo in ("deny", "sameorigin"):
             continue
         yield Outcome.fail(
             f"{page.name} can be framed by any site", resource=page.url, key=page.name
@@ -290,6 +304,8 @@ def nosniff(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 def referrer_policy(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     assert facts.home.response is not None
     value = (facts.home.response.header("referrer-policy") or "").strip().lower()
+    if not value and facts.home.meta_referrer:  # <meta name="referrer"> counts as well
+        value = facts.home.meta_referrer.strip().lower()
     last = value.split(",")[-1].strip() if value else ""
     if not last:
         yield Outcome.fail("no Referrer-Policy header", resource=facts.home.url, key="missing")

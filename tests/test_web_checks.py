@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from posture.checks import web
 from posture.checks.collectors.http_client import HttpResponse
-from posture.checks.collectors.storefront_http import HttpFacts, Page, Probe, parse_resources
+from posture.checks.collectors.storefront_http import HttpFacts, Page, Probe, parse_page
 from posture.model import Severity, Status, Target, TargetKind
 from posture.plugin import CheckContext, Outcome
 from posture.policy import Policy
@@ -34,8 +34,17 @@ def facts(
     plain_http: Probe | None = None,
     payment: bool = False,
 ) -> HttpFacts:
-    resources, password = parse_resources(body, URL)
-    page = Page("home", URL, response(headers or {}, cookies, body), None, resources, password)
+    parsed = parse_page(body, URL)
+    page = Page(
+        "home",
+        URL,
+        response(headers or {}, cookies, body),
+        None,
+        tuple(dict.fromkeys(parsed.resources)),
+        parsed.password,
+        tuple(parsed.meta_csp),
+        parsed.meta_referrer,
+    )
     return HttpFacts(
         URL,
         (page,),
@@ -59,6 +68,27 @@ def test_csp_unsafe_inline_is_ignored_next_to_a_nonce_but_unsafe_eval_is_not() -
     assert [o.evidence["unsafe"] for o in found] == [["'unsafe-eval'"]]
     (missing,) = run(web.csp, facts({"Content-Security-Policy": "img-src 'self'"}))
     assert missing.key == "home:no-script-src"
+
+
+def test_csp_in_several_headers_and_in_a_meta_tag() -> None:
+    """Joined headers are separate policies: inline script runs only if every one allows it."""
+    both = "script-src 'self' 'unsafe-inline', script-src 'self'"
+    assert run(web.csp, facts({"Content-Security-Policy": both})) == []
+    lax = "script-src 'self' 'unsafe-inline', img-src 'self'"
+    (found,) = run(web.csp, facts({"Content-Security-Policy": lax}))
+    assert found.evidence["unsafe"] == ["'unsafe-inline'"]
+    meta = (
+        '<html><head><meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'self'; frame-ancestors 'none'\">"
+        '<meta name="referrer" content="strict-origin-when-cross-origin"></head></html>'
+    )
+    assert run(web.csp, facts(body=meta)) == []
+    assert run(web.referrer_policy, facts(body=meta)) == []
+    # frame-ancestors in a <meta> policy is ignored by browsers: still frameable
+    (framed,) = run(web.clickjacking, facts(body=meta))
+    assert framed.status is Status.FAIL
+    (missing,) = run(web.csp, facts(body="<html><meta name='x' content='y'></html>"))
+    assert missing.key == "home:missing"
 
 
 def test_hsts_parsing() -> None:

@@ -34,6 +34,10 @@ class Page:
     error: str | None = None
     resources: tuple[Resource, ...] = ()
     has_password_field: bool = False
+    # Policies the page itself declares: <meta http-equiv="Content-Security-Policy" content=...>
+    # and <meta name="referrer" content=...> (both honoured by browsers like the headers).
+    meta_csp: tuple[str, ...] = ()
+    meta_referrer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class _ResourceParser(HTMLParser):
         self.base = base
         self.resources: list[Resource] = []
         self.password = False
+        self.meta_csp: list[str] = []
+        self.meta_referrer: str | None = None
 
     def _add(self, kind: str, ref: str | None, integrity: str | None = None) -> None:
         if ref and not ref.startswith(("data:", "javascript:", "about:", "#", "mailto:", "tel:")):
@@ -100,16 +106,27 @@ class _ResourceParser(HTMLParser):
             self._add("form", a.get("action"))
         elif tag == "input" and (a.get("type") or "").lower() == "password":
             self.password = True
+        elif tag == "meta" and a.get("content"):
+            if (a.get("http-equiv") or "").strip().lower() == "content-security-policy":
+                self.meta_csp.append(a["content"] or "")
+            elif (a.get("name") or "").strip().lower() == "referrer":
+                self.meta_referrer = a["content"]
 
 
 def parse_resources(html: str, base: str) -> tuple[tuple[Resource, ...], bool]:
+    parser = parse_page(html, base)
+    return tuple(dict.fromkeys(parser.resources)), parser.password
+
+
+def parse_page(html: str, base: str) -> _ResourceParser:
+    """What a page loads and declares (resources, password field, meta policies)."""
     parser = _ResourceParser(base)
     try:
         parser.feed(html)
         parser.close()
     except Exception:  # noqa: BLE001, S110 - a malformed page still yields what was parsed
         pass
-    return tuple(dict.fromkeys(parser.resources)), parser.password
+    return parser
 
 
 def _page(name: str, url: str, client: HttpClient) -> Page:
@@ -117,11 +134,19 @@ def _page(name: str, url: str, client: HttpClient) -> Page:
         response = client.fetch(url, max_bytes=PAGE_MAX_BYTES)
     except CollectError as exc:
         return Page(name, url, None, error=str(exc))
-    resources: tuple[Resource, ...] = ()
-    password = False
-    if "html" in response.headers.get("content-type", "html"):
-        resources, password = parse_resources(response.text, response.url)
-    return Page(name, url, response, None, resources, password)
+    if "html" not in response.headers.get("content-type", "html"):
+        return Page(name, url, response)
+    parsed = parse_page(response.text, response.url)
+    return Page(
+        name,
+        url,
+        response,
+        None,
+        tuple(dict.fromkeys(parsed.resources)),
+        parsed.password,
+        tuple(parsed.meta_csp),
+        parsed.meta_referrer,
+    )
 
 
 def _probe(url: str, client: HttpClient, follow: bool = True) -> Probe:
