@@ -57,6 +57,25 @@ def _truncated(facts: HttpFacts) -> Iterator[Outcome]:
             )
 
 
+def _content_pages(facts: HttpFacts) -> Iterator[Page]:
+    """Pages whose content is the page itself (not an error page) and can be analysed."""
+    return (p for p in _live(facts) if p.response is not None and p.response.status < 400)
+
+
+def _error_pages(facts: HttpFacts) -> Iterator[Outcome]:
+    """A page that answered 4xx/5xx shows an error page, not what it loads for customers: what
+    it loads is unknown (can't test is not pass). Bot protection answering 403 lands here too."""
+    for page in _live(facts):
+        assert page.response is not None
+        if page.response.status >= 400:
+            yield Outcome.skip(
+                f"page {page.name} answered HTTP {page.response.status}: its content could not "
+                "be analysed (wrong path, login required, or bot protection?)",
+                resource=page.url,
+                key=page.name,
+            )
+
+
 def _page_errors(facts: HttpFacts) -> Iterator[Outcome]:
     for page in facts.pages:
         if page.response is None:
@@ -407,7 +426,8 @@ def cookie_flags(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _truncated(facts)
-    for page in _live(facts):
+    yield from _error_pages(facts)
+    for page in _content_pages(facts):
         assert page.response is not None
         if not page.response.url.startswith("https://"):
             continue
@@ -436,7 +456,8 @@ def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def script_integrity(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _truncated(facts)
-    for page in _live(facts):
+    yield from _error_pages(facts)
+    for page in _content_pages(facts):
         payment = page.name in facts.payment_pages
         for res in page.resources:
             if res.kind == "script" and _third_party(res.url, page.url) and not res.integrity:
@@ -462,7 +483,7 @@ def script_integrity(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     origins: dict[str, dict[str, set[str]]] = {}
-    for page in _live(facts):
+    for page in _content_pages(facts):
         for res in page.resources:
             if _third_party(res.url, page.url):
                 parts = urlsplit(res.url)
@@ -477,9 +498,12 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
     # Pages cut at the size limit are listed: their inventory may be incomplete (the mixed-content
     # and integrity checks report them as errors).
     partial = [p.url for p in _live(facts) if p.response is not None and p.response.truncated]
+    unread = [p.url for p in _live(facts) if p.response is not None and p.response.status >= 400]
     evidence: dict[str, object] = {"origins": inventory}
     if partial:
         evidence["incomplete_pages"] = partial
+    if unread:
+        evidence["error_pages"] = unread
     yield Outcome.passed(f"{len(inventory)} third-party origins", evidence=evidence)
 
 

@@ -20,10 +20,10 @@ URL = "https://shop.example/"
 
 
 def response(
-    headers: dict[str, str], cookies: list[str] | None = None, body: str = ""
+    headers: dict[str, str], cookies: list[str] | None = None, body: str = "", status: int = 200
 ) -> HttpResponse:
     return HttpResponse(
-        URL, 200, {k.lower(): v for k, v in headers.items()}, cookies or [], body.encode(), False
+        URL, status, {k.lower(): v for k, v in headers.items()}, cookies or [], body.encode(), False
     )
 
 
@@ -33,12 +33,13 @@ def facts(
     body: str = "",
     plain_http: Probe | None = None,
     payment: bool = False,
+    status: int = 200,
 ) -> HttpFacts:
     parsed = parse_page(body, URL)
     page = Page(
         "home",
         URL,
-        response(headers or {}, cookies, body),
+        response(headers or {}, cookies, body, status),
         None,
         tuple(dict.fromkeys(parsed.resources)),
         parsed.password,
@@ -89,6 +90,20 @@ def test_csp_in_several_headers_and_in_a_meta_tag() -> None:
     assert framed.status is Status.FAIL
     (missing,) = run(web.csp, facts(body="<html><meta name='x' content='y'></html>"))
     assert missing.key == "home:missing"
+
+
+def test_a_page_answering_an_error_is_not_analysed_for_its_scripts() -> None:
+    """A checkout that answers 404 (or a 403 from bot protection) shows an error page: its
+    scripts are unknown, so the content checks say so instead of passing."""
+    body = '<script src="http://cdn.other.example/pay.js"></script>'
+    for check in (web.script_integrity, web.mixed_content):
+        (found,) = run(check, facts(body=body, payment=True, status=404))
+        assert found.status is Status.SKIPPED and "answered HTTP 404" in found.message
+    (inventory,) = run(web.third_party_inventory, facts(body=body, status=403))
+    assert inventory.evidence["origins"] == [] and inventory.evidence["error_pages"] == [URL]
+    # the same page answering 200 is judged
+    (sri,) = run(web.script_integrity, facts(body=body, payment=True))
+    assert sri.status is Status.FAIL and sri.severity is Severity.HIGH
 
 
 def test_hsts_parsing() -> None:
