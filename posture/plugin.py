@@ -121,8 +121,18 @@ class ScanOptions:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def resolve_address(self, host: str, port: int) -> str | None:
-        """The address ``--resolve host:port:addr`` pins, as curl does, else ``None``."""
-        return self.resolve.get((host.lower(), port)) or self.resolve.get((host.lower(), 0))
+        """The address ``--resolve host:port:addr`` pins, as curl does, else ``None``.
+
+        Names are compared in their ASCII form: ``bücher.example`` and ``xn--bcher-kva.example``
+        are one host."""
+        from posture.hostnames import a_label
+
+        name = a_label(host)
+        for wanted in (port, 0):  # an exact port first, then curl's '*'
+            for (pinned, pinned_port), address in self.resolve.items():
+                if pinned_port == wanted and a_label(pinned) == name:
+                    return address
+        return None
 
 
 @dataclass(frozen=True)

@@ -319,6 +319,23 @@ def test_resolve_pins_reach_both_tls_and_http(
     assert origins == ["https://cdn.pinned-vendor.test"]
 
 
+def test_internationalised_host_names_travel_as_a_labels(
+    report: tuple[ScanReport, float], shops: Shops
+) -> None:
+    """https://bücher.posture.test/ pinned with --resolve in Unicode: TLS and HTTP both reach the
+    server with the A-label in SNI and Host (nginx answers 421 otherwise)."""
+    mine = results(report, shops, "idn")
+    assert not [r.message for r in mine if r.status is Status.ERROR]
+    by_id = {r.check_id: r for r in mine}
+    assert by_id["TLS-CERT-HOSTNAME"].status is Status.PASS
+    assert (
+        by_id["TLS-CERT-VALIDITY"].resource
+        == f"xn--bcher-kva.posture.test:{shops.nginx.port('idn')}"
+    )
+    assert by_id["WEB-HSTS"].status is Status.PASS
+    assert by_id["WEB-CSP"].status is Status.PASS
+
+
 def test_client_renegotiation_on_a_python_ssl_server(
     report: tuple[ScanReport, float], shops: Shops
 ) -> None:

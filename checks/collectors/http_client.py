@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from posture.checks.collectors._imports import preload
 from posture.errors import CollectError
+from posture.hostnames import a_label
 from posture.plugin import ScanOptions
 
 USER_AGENT = "posture-scanner/0.1 (+security posture scan)"
@@ -202,7 +203,7 @@ def _send(
     headers: Mapping[str, str] | None,
 ) -> Any:
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    host = a_label(parts.hostname or "")
     port = parts.port or _default_port(parts.scheme)
     request_headers = {"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.8"}
     request_headers.update(headers or {})
@@ -212,7 +213,9 @@ def _send(
     if pinned:
         netloc = f"{_host_for_url(pinned)}:{port}"
         target = urlunsplit(parts._replace(netloc=netloc))
-        request_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        explicit_port = f":{parts.port}" if parts.port else ""
+        shown = f"[{host}]" if ":" in host else host
+        request_headers["Host"] = shown + explicit_port
         adapter.pin(host)
     else:
         adapter.pin(None)

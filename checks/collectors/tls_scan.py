@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from posture.checks.collectors._imports import preload
 from posture.errors import CollectError
+from posture.hostnames import a_label
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
 
@@ -596,7 +597,7 @@ def collect_tls(target: Target, ctx: CollectContext) -> TlsScan:
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
             continue
-        key = (parts.hostname, parts.port or 443)
+        key = (a_label(parts.hostname), parts.port or 443)
         if key in wanted:
             # The strictest profile named for an endpoint wins.
             if _strictness(profile) > _strictness(wanted[key][0]):

@@ -52,6 +52,8 @@ CHECKOUT_PAGE = (
     "<body><form action='/pay'><input name='card'></form></body></html>"
 )
 PINNED_NAME = "shop.posture.test"
+IDN_NAME = "bücher.posture.test"
+IDN_ASCII = "xn--bcher-kva.posture.test"
 PINNED_PAGE = (
     "<!doctype html><html><head>"
     '<script src="https://cdn.pinned-vendor.test/app.js" integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC" crossorigin="anonymous"></script>'
@@ -351,6 +353,21 @@ def build_shops(root: Path) -> Shops:
     shops.urls["pinned"] = f"https://{PINNED_NAME}:{pinned_port}/"
     shops.resolve[(PINNED_NAME, pinned_port)] = "127.0.0.1"
     shops.settings["pinned"] = f"    http_url: {shops.extra['good_http']}\n"
+    # An internationalised name, pinned and written in Unicode as a user would: SNI, Host and the
+    # certificate all carry its A-label.
+    idn_cert = issue(intermediate, [IDN_ASCII], days=90).write(certs, "idn", chain=(intermediate,))
+    idn_port = add(
+        "idn",
+        _tls(*idn_cert)
+        + GOOD_HEADERS
+        + f'    if ($ssl_server_name != "{IDN_ASCII}") {{ return 421; }}\n'
+        + f'    if ($host != "{IDN_ASCII}") {{ return 421; }}\n'
+        + f"    location = / {{ return 200 '{_directive(GOOD_PAGE)}'; }}\n"
+        + "    location / { return 404; }\n",
+    )
+    shops.urls["idn"] = f"https://{IDN_NAME}:{idn_port}/"
+    shops.resolve[(IDN_NAME, idn_port)] = "127.0.0.1"
+    shops.settings["idn"] = f"    http_url: {shops.extra['good_http']}\n"
     nginx.start()
     silent, silent_port = _silent_server()
     shops.threads.append(silent)
