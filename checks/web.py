@@ -3,8 +3,10 @@ from third parties, security.txt, and admin pages open to the world. Pure checks
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from posture.checks.collectors.storefront_http import HttpFacts, Page, collect_http
@@ -34,6 +36,24 @@ def _third_party(url: str, page_url: str) -> bool:
     host = urlsplit(url).hostname or ""
     own = urlsplit(page_url).hostname or ""
     return bool(host) and _site(host) != _site(own)
+
+
+def _noting_unverified(
+    func: Callable[[HttpFacts, CheckContext], Iterator[Outcome]],
+) -> Callable[[HttpFacts, CheckContext], Iterator[Outcome]]:
+    """Results from pages read without certificate verification say so in their evidence."""
+
+    @functools.wraps(func)
+    def wrapper(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
+        for outcome in func(facts, ctx):
+            if facts.unverified:
+                outcome = replace(
+                    outcome,
+                    evidence={**outcome.evidence, "certificate_not_verified": facts.unverified},
+                )
+            yield outcome
+
+    return wrapper
 
 
 def _live(facts: HttpFacts) -> Iterator[Page]:
@@ -96,6 +116,7 @@ def _page_errors(facts: HttpFacts) -> Iterator[Outcome]:
     remediation="Answer every http:// request with a 301 redirect straight to the https:// URL.",
     references=["https://infosec.mozilla.org/guidelines/web_security#http-redirections"],
 )
+@_noting_unverified
 def https_redirect(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     probe = facts.plain_http
     if probe.status is None:
@@ -154,6 +175,7 @@ def _hsts(page: Page) -> dict[str, str | int | bool] | None:
     remediation="Send Strict-Transport-Security: max-age=63072000; includeSubDomains on every HTTPS answer.",
     references=[MDN + "Strict-Transport-Security", "https://hstspreload.org/"],
 )
+@_noting_unverified
 def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     home = facts.home
     if not home.url.startswith("https://"):
@@ -187,6 +209,7 @@ def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     remediation="Add 'preload' with max-age >= 31536000 and includeSubDomains, then submit to hstspreload.org.",
     references=["https://hstspreload.org/"],
 )
+@_noting_unverified
 def hsts_preload(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     value = _hsts(facts.home) if facts.home.url.startswith("https://") else None
     ready = bool(
@@ -221,6 +244,7 @@ def _csp_directives(value: str) -> dict[str, list[str]]:
     "nonces or hashes instead of 'unsafe-inline' and 'unsafe-eval'.",
     references=[MDN + "Content-Security-Policy", "https://csp-evaluator.withgoogle.com/"],
 )
+@_noting_unverified
 def csp(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _page_errors(facts)
     for page in _live(facts):
@@ -280,6 +304,7 @@ def _unsafe_script_sources(scripts: list[str]) -> set[str]:
     remediation="Send Content-Security-Policy: frame-ancestors 'self' (or X-Frame-Options: DENY).",
     references=[MDN + "Content-Security-Policy/frame-ancestors"],
 )
+@_noting_unverified
 def clickjacking(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     for page in _live(facts):
         assert page.response is not None
@@ -304,6 +329,7 @@ def clickjacking(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     remediation="Send X-Content-Type-Options: nosniff.",
     references=[MDN + "X-Content-Type-Options"],
 )
+@_noting_unverified
 def nosniff(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     assert facts.home.response is not None
     if (facts.home.response.header("x-content-type-options") or "").strip().lower() != "nosniff":
@@ -320,6 +346,7 @@ def nosniff(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     remediation="Send Referrer-Policy: strict-origin-when-cross-origin (or stricter).",
     references=[MDN + "Referrer-Policy"],
 )
+@_noting_unverified
 def referrer_policy(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     assert facts.home.response is not None
     value = (facts.home.response.header("referrer-policy") or "").strip().lower()
@@ -348,6 +375,7 @@ def referrer_policy(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     "(nginx: server_tokens off; PHP: expose_php = Off).",
     references=[OWASP_HEADERS],
 )
+@_noting_unverified
 def version_disclosure(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     assert facts.home.response is not None
     for header in (
@@ -389,6 +417,7 @@ def _cookie_attrs(raw: str) -> tuple[str, set[str], str | None]:
     "prefer the __Host- prefix.",
     references=[MDN + "Set-Cookie"],
 )
+@_noting_unverified
 def cookie_flags(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     markers = [str(m).lower() for m in ctx.policy.get("web.session_cookie_markers", [])]
     seen: set[str] = set()
@@ -424,6 +453,7 @@ def cookie_flags(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     remediation="Load every script, style, frame and image over https://.",
     references=["https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content"],
 )
+@_noting_unverified
 def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _truncated(facts)
     yield from _error_pages(facts)
@@ -454,6 +484,7 @@ def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     "pages keep an inventory of every script with its justification (PCI DSS 6.4.3).",
     references=["https://developer.mozilla.org/en-US/docs/Web/Security/Subresource_Integrity"],
 )
+@_noting_unverified
 def script_integrity(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _truncated(facts)
     yield from _error_pages(facts)
@@ -481,6 +512,7 @@ def script_integrity(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     description="An inventory, not a finding: every third-party origin each page loads. The vendor "
     "checks compare it with the declared vendors.",
 )
+@_noting_unverified
 def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     origins: dict[str, dict[str, set[str]]] = {}
     for page in _content_pages(facts):
@@ -518,6 +550,7 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
     "and researchers can report a breach.",
     references=["https://www.rfc-editor.org/rfc/rfc9116"],
 )
+@_noting_unverified
 def security_txt(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     probe = facts.security_txt
     body = probe.body_excerpt.lower()
@@ -539,6 +572,7 @@ def security_txt(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     "to everyone else), and require MFA.",
     references=["https://owasp.org/www-project-top-ten/2017/A6_2017-Security_Misconfiguration"],
 )
+@_noting_unverified
 def admin_exposed(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     for probe in facts.admin_paths:
         if probe.status == 200 and probe.has_password_field:

@@ -187,6 +187,26 @@ def test_certificate_problems(
     assert found.resource and found.resource.startswith("localhost:")
 
 
+@pytest.mark.parametrize("name", ["expired", "selfsigned", "incomplete"])
+def test_pages_behind_a_failing_certificate_are_still_read_and_say_so(
+    report: tuple[ScanReport, float], shops: Shops, name: str
+) -> None:
+    """The TLS checks report the certificate; the shop's headers are still judged, each result
+    noting that the certificate was not verified."""
+    mine = {r.check_id: r for r in results(report, shops, name) if r.check_id.startswith("WEB-")}
+    assert not [r.message for r in mine.values() if r.status is Status.ERROR]
+    hsts = mine["WEB-HSTS"]  # these servers send no security headers at all
+    assert hsts.status is Status.FAIL
+    assert "certificate verify failed" in hsts.evidence["certificate_not_verified"]
+
+
+def test_a_name_mismatch_is_not_read_past(report: tuple[ScanReport, float], shops: Shops) -> None:
+    """A certificate for another name may mean another site answered: no page is judged."""
+    web = [r for r in results(report, shops, "wrongname") if r.check_id.startswith("WEB-")]
+    assert web and all(r.status is Status.ERROR for r in web)
+    assert "match" in web[0].message
+
+
 def test_every_certificate_a_server_sends_is_judged(
     report: tuple[ScanReport, float], shops: Shops
 ) -> None:

@@ -88,14 +88,18 @@ class HttpClient:
     """A session of our own per collector run: keep-alive within it, pins and trust never
     leaking between scans."""
 
-    def __init__(self, options: ScanOptions) -> None:
+    def __init__(self, options: ScanOptions, *, verify: bool = True) -> None:
+        """``verify=False`` reads a server whose certificate fails (expired, self-signed,
+        unknown issuer) for what its headers and pages say; only the storefront collector uses
+        it, after the verified attempt failed, and says so in its facts."""
         preload("requests", "certifi")
         import requests
 
         self.options = options
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc from the environment
-        adapter = _make_adapter(options.ca_bundle)
+        self.session.verify = verify
+        adapter = _make_adapter(options.ca_bundle, verify)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -226,15 +230,20 @@ def _send(
         timeout=(options.timeout, options.timeout),
         allow_redirects=False,
         stream=True,
-        verify=True,
+        verify=session.verify,
     )
 
 
-def _make_adapter(ca_bundle: str | None) -> Any:
+def _make_adapter(ca_bundle: str | None, verify: bool = True) -> Any:
     import ssl
+    import warnings
 
     import certifi
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import InsecureRequestWarning
+
+    if not verify:  # the caller knows and reports it: no warning per request
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
     class PinnedAdapter(HTTPAdapter):
         """Keeps the certificate name and SNI on the host while connecting to a pinned address."""
@@ -243,6 +252,9 @@ def _make_adapter(ca_bundle: str | None) -> Any:
             self._context = ssl.create_default_context(cafile=certifi.where())
             if ca_bundle:
                 self._context.load_verify_locations(cafile=ca_bundle)
+            if not verify:
+                self._context.check_hostname = False
+                self._context.verify_mode = ssl.CERT_NONE
             super().__init__(max_retries=0)
 
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -251,7 +263,7 @@ def _make_adapter(ca_bundle: str | None) -> Any:
 
         def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
             # Our context already trusts the public roots plus --ca-bundle.
-            conn.cert_reqs = "CERT_REQUIRED"
+            conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
             conn.ca_certs = None
             conn.ca_cert_dir = None
 
@@ -263,6 +275,6 @@ def _make_adapter(ca_bundle: str | None) -> Any:
                 kw.pop("assert_hostname", None)
             else:
                 kw["server_hostname"] = host
-                kw["assert_hostname"] = host
+                kw["assert_hostname"] = host if verify else False
 
     return PinnedAdapter()

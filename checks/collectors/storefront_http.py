@@ -4,7 +4,7 @@ HTTP redirect, security.txt and well-known admin paths. Checks in checks/web.py 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -62,6 +62,9 @@ class HttpFacts:
     security_txt: Probe
     admin_paths: tuple[Probe, ...] = ()
     payment_pages: frozenset[str] = field(default_factory=frozenset)
+    # Set when the certificate failed verification (expired, self-signed, unknown issuer) and the
+    # pages were read without it: why. The TLS checks report the certificate itself.
+    unverified: str | None = None
 
     @property
     def home(self) -> Page:
@@ -198,13 +201,34 @@ def _payment_pages(target: Target, names: Iterable[str], ctx: CollectContext) ->
     return frozenset(n for n in names if n.lower() in wanted)
 
 
+def _untrusted_certificate(error: str | None) -> bool:
+    """A verification failure that still reaches the shop itself: expired, self-signed or
+    unknown issuer. A name mismatch is not one: the answer may come from another site."""
+    text = (error or "").lower()
+    if "tls error" not in text or "certificate verify failed" not in text:
+        return False
+    return "hostname" not in text and "match" not in text
+
+
 @collector(name="http", target=TargetKind.STOREFRONT)
 def collect_http(target: Target, ctx: CollectContext) -> HttpFacts:
+    facts = _collect_http(target, ctx, verify=True)
+    if facts.home.response is None and _untrusted_certificate(facts.home.error):
+        # The TLS checks report the certificate; the headers and pages are still the shop's.
+        unverified = _collect_http(target, ctx, verify=False)
+        if unverified.home.response is not None:
+            return replace(unverified, unverified=facts.home.error)
+    if facts.home.response is None:
+        raise CollectError(facts.home.error or f"{target.name}: no answer")
+    return facts
+
+
+def _collect_http(target: Target, ctx: CollectContext, *, verify: bool) -> HttpFacts:
     urls = page_urls(target)
-    with HttpClient(ctx.options) as client:
+    with HttpClient(ctx.options, verify=verify) as client:
         pages = [_page(name, url, client) for name, url in urls]
         if pages[0].response is None:
-            raise CollectError(pages[0].error or f"{target.name}: no answer")
+            return HttpFacts(target.name, tuple(pages), Probe("", None), Probe("", None))
         origin = _origin(pages[0].response.url)
         admin_paths = [
             _probe(urljoin(origin + "/", str(path).lstrip("/")), client)
