@@ -3,6 +3,7 @@ from third parties, security.txt, and admin pages open to the world. Pure checks
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -546,19 +547,54 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
     severity=Severity.INFO,
     target=TargetKind.STOREFRONT,
     facts="http",
+    description="RFC 9116 asks for a Contact and an Expires field; a file past its Expires date "
+    "is one readers are told to ignore.",
     remediation="Publish /.well-known/security.txt (RFC 9116) with Contact and Expires, so customers "
-    "and researchers can report a breach.",
+    "and researchers can report a breach; renew Expires before it passes (a year at most).",
     references=["https://www.rfc-editor.org/rfc/rfc9116"],
 )
 @_noting_unverified
 def security_txt(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     probe = facts.security_txt
-    body = probe.body_excerpt.lower()
-    if probe.status != 200 or "contact:" not in body or "<html" in body:
+    fields = _security_txt_fields(probe.body_excerpt)
+    if probe.status != 200 or "contact" not in fields or "<html" in probe.body_excerpt.lower():
         yield Outcome.fail(
             "no /.well-known/security.txt with a Contact field",
             evidence={"url": probe.url, "status": probe.status, "error": probe.error},
         )
+        return
+    evidence = {"url": probe.url, "contact": fields["contact"]}
+    expires = fields.get("expires")
+    if expires is None:
+        yield Outcome.fail("security.txt has no Expires field", evidence=evidence, key="expires")
+        return
+    try:
+        when = dt.datetime.fromisoformat(expires[0])
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+    except ValueError:
+        yield Outcome.fail(
+            f"security.txt Expires is not a date: {expires[0][:40]}",
+            evidence=evidence,
+            key="expires",
+        )
+        return
+    if when <= ctx.now:
+        yield Outcome.fail(
+            f"security.txt expired on {when.date()}: readers are told not to trust it",
+            evidence={**evidence, "expires": expires[0]},
+            key="expired",
+        )
+
+
+def _security_txt_fields(text: str) -> dict[str, list[str]]:
+    """RFC 9116 fields (name: value lines; comments and a PGP signature's armour skipped)."""
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() and not name.startswith(("#", "-")) and " " not in name.strip():
+            out.setdefault(name.strip().lower(), []).append(value.strip())
+    return out
 
 
 @check(

@@ -34,6 +34,7 @@ def facts(
     plain_http: Probe | None = None,
     payment: bool = False,
     status: int = 200,
+    security_txt: Probe | None = None,
 ) -> HttpFacts:
     parsed = parse_page(body, URL)
     page = Page(
@@ -50,7 +51,7 @@ def facts(
         URL,
         (page,),
         plain_http or Probe("http://shop.example/", None, error="refused"),
-        Probe(URL + ".well-known/security.txt", 404),
+        security_txt or Probe(URL + ".well-known/security.txt", 404),
         payment_pages=frozenset({"home"} if payment else ()),
     )
 
@@ -104,6 +105,22 @@ def test_a_page_answering_an_error_is_not_analysed_for_its_scripts() -> None:
     # the same page answering 200 is judged
     (sri,) = run(web.script_integrity, facts(body=body, payment=True))
     assert sri.status is Status.FAIL and sri.severity is Severity.HIGH
+
+
+def test_security_txt_needs_contact_and_a_future_expires() -> None:
+    def probe(text: str) -> Probe:
+        return Probe(URL + ".well-known/security.txt", 200, body_excerpt=text)
+
+    def keys(text: str) -> list[str | None]:
+        return [o.key for o in run(web.security_txt, facts(security_txt=probe(text)))]
+
+    contact = "# our policy\nContact: mailto:security@shop.example\n"
+    assert keys(contact + "Expires: 2999-01-01T00:00:00.000Z\n") == []
+    assert keys(contact + "Expires: 2020-01-01T00:00:00Z\n") == ["expired"]
+    assert keys(contact) == ["expires"]
+    assert keys(contact + "Expires: soon\n") == ["expires"]
+    assert keys("Expires: 2999-01-01T00:00:00Z\n") == [None]  # no Contact: as good as none
+    assert keys("<html>Contact: us</html>") == [None]  # a soft-404 page
 
 
 def test_hsts_parsing() -> None:
