@@ -141,6 +141,12 @@ def https_redirect(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
         )
 
 
+def _over_https(page: Page) -> bool:
+    """Where the page was finally served from (an http:// storefront may redirect to https)."""
+    final: str = page.response.url if page.response else page.url
+    return final.startswith("https://")
+
+
 def _hsts(page: Page) -> dict[str, str | int | bool] | None:
     assert page.response is not None
     value = page.response.header("strict-transport-security")
@@ -179,8 +185,8 @@ def _hsts(page: Page) -> dict[str, str | int | bool] | None:
 @_noting_unverified
 def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     home = facts.home
-    if not home.url.startswith("https://"):
-        yield Outcome.skip("the storefront URL is not https://; HSTS applies to HTTPS answers")
+    if not _over_https(home):
+        yield Outcome.skip("the storefront answers over plain HTTP; HSTS applies to HTTPS answers")
         return
     value = _hsts(home)
     minimum = int(ctx.policy.get("web.hsts_min_age", 31536000))
@@ -212,7 +218,10 @@ def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 @_noting_unverified
 def hsts_preload(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    value = _hsts(facts.home) if facts.home.url.startswith("https://") else None
+    if not _over_https(facts.home):
+        yield Outcome.skip("the storefront answers over plain HTTP; HSTS applies to HTTPS answers")
+        return
+    value = _hsts(facts.home)
     ready = bool(
         value
         and value["preload"]

@@ -339,6 +339,18 @@ def test_resolve_pins_reach_both_tls_and_http(
     assert origins == ["https://cdn.pinned-vendor.test"]
 
 
+def test_a_storefront_given_as_http_is_judged_where_it_redirects(
+    report: tuple[ScanReport, float], shops: Shops
+) -> None:
+    mine = results(report, shops, "upgrade")
+    rest = [(r.check_id, r.status) for r in mine if r.status is not Status.PASS]
+    assert rest == [("TLS-OCSP-STAPLING", Status.SKIPPED)], rest  # as for the good shop
+    by_id = {r.check_id: r for r in mine}
+    assert by_id["TLS-CERT-VALIDITY"].resource == f"localhost:{shops.nginx.port('good')}"
+    assert by_id["WEB-HSTS"].status is Status.PASS  # judged on the HTTPS answer
+    assert by_id["WEB-HTTPS-REDIRECT"].status is Status.PASS
+
+
 def test_internationalised_host_names_travel_as_a_labels(
     report: tuple[ScanReport, float], shops: Shops
 ) -> None:

@@ -191,6 +191,8 @@ def _plain_http_url(target: Target) -> str:
     if explicit:
         return str(explicit)
     parts = urlsplit(target.options.get("url") or target.name)
+    if parts.scheme == "http":
+        return urlunsplit(parts._replace(fragment=""))  # the shop itself answers plain HTTP
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host
     return urlunsplit(("http", netloc, parts.path or "/", "", ""))

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from posture.checks.collectors._imports import preload
 from posture.errors import CollectError
@@ -585,7 +585,7 @@ def load_profile(name: str, base_dir: str) -> dict[str, Any]:
 
 @collector(name="tls", target=TargetKind.STOREFRONT)
 def collect_tls(target: Target, ctx: CollectContext) -> TlsScan:
-    base = target.options.get("url") or target.name
+    base = _https_url(target.options.get("url") or target.name, ctx)
     default = target.options.get("tls_profile") or ctx.policy.get("tls.default_profile")
     wanted: dict[tuple[str, int], tuple[str, list[str]]] = {}
     pages = [("home", base, default)]
@@ -623,6 +623,29 @@ def collect_tls(target: Target, ctx: CollectContext) -> TlsScan:
             continue
         endpoints.append(Endpoint(facts, profile_name, profile, tuple(names)))
     return TlsScan(tuple(endpoints))
+
+
+def _https_url(url: str, ctx: CollectContext) -> str:
+    """A storefront given as http:// is scanned where it redirects to over https:// (at most 5
+    redirects), else on the same host's default HTTPS port. The web checks judge the plain-HTTP
+    answer itself."""
+    from posture.checks.collectors.http_client import HttpClient
+
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return url
+    try:
+        # Only the Location headers matter here: the certificate is judged by the TLS scan.
+        with HttpClient(ctx.options, verify=False) as client:
+            answer = client.fetch(url, max_bytes=16_384, max_redirects=5)
+        chain = [hop for hop, _ in answer.redirects] + [answer.url]
+        upgraded = next((u for u in chain if u.startswith("https://")), None)
+        if upgraded:
+            return str(upgraded)
+    except CollectError:
+        pass
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return str(urlunsplit(("https", host, parts.path or "/", parts.query, "")))
 
 
 def _strictness(profile: str) -> int:

@@ -246,6 +246,8 @@ def build_shops(root: Path) -> Shops:
     shops.extra["good_http"] = (
         f"http://localhost:{add('good-http', f'    return 301 https://localhost:{good_port}$request_uri;', tls=False)}/"
     )
+    # The good shop declared by its http:// address: everything is judged where it redirects.
+    shops.urls["upgrade"] = str(shops.extra["good_http"])
     bad_port = add(
         "bad-web",
         _tls(*good)
