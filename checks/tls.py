@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from posture.checks.collectors.tls_scan import Endpoint, TlsFacts, TlsScan, collect_tls
+from posture.checks.collectors.tls_scan import (
+    VERSIONS,
+    Endpoint,
+    TlsFacts,
+    TlsScan,
+    collect_tls,
+)
 from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
@@ -123,6 +129,7 @@ def modern_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def weak_ciphers(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        yield from _untested(facts, VERSIONS)
         for version, suites in facts.accepted.items():
             for suite in suites:
                 weakness = suite.weakness
@@ -156,6 +163,7 @@ def weak_ciphers(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def forward_secrecy(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        yield from _untested(facts, VERSIONS)
         for version, suites in facts.accepted.items():
             plain = [s.name for s in suites if not s.forward_secret and not s.weakness]
             if plain:
@@ -199,6 +207,7 @@ def weak_key_exchange(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     min_ecdh = int(ctx.policy.get("tls.min_ecdh_bits", 256))
 
     def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        yield from _untested(facts, VERSIONS)
         for version, suites in sorted(facts.accepted.items()):
             weak = [s for s in suites if _weak_kex(s, min_dh, min_ecdh)]
             if not weak:
@@ -270,10 +279,20 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
         deviations += _kex_deviations(facts, profile)
         for cert in (c for c in (facts.certificate, *facts.other_certificates) if c):
             deviations += _certificate_deviations(cert, profile)
+        untested = sorted(facts.untested)
         if deviations:
+            evidence: dict[str, Any] = {"profile": endpoint.profile_name, "deviations": deviations}
+            if untested:
+                evidence["untested_versions"] = {v: facts.untested[v] for v in untested}
             yield Outcome.fail(
                 f"{len(deviations)} deviations from the {endpoint.profile_name} profile",
-                evidence={"profile": endpoint.profile_name, "deviations": deviations},
+                evidence=evidence,
+            )
+        elif untested:
+            yield Outcome.skip(
+                f"{', '.join(untested)} could not be tested, so the match with the "
+                f"{endpoint.profile_name} profile is unknown",
+                evidence={"untested_versions": {v: facts.untested[v] for v in untested}},
             )
         else:
             yield Outcome.passed(

@@ -12,9 +12,11 @@ from posture.config import load_config
 from posture.engine import ScanRequest, scan
 from posture.model import Result, Severity, Status
 from posture.plugin import ScanOptions
+from posture.runner import Selection
 from posture.scanreport import ScanReport
 
 from .testbed.nginx import NGINX
+from .testbed.pyservers import stalling_server
 from .testbed.shops import Shops, build_shops
 
 pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="Debian nginx is not installed")
@@ -366,6 +368,31 @@ def test_internationalised_host_names_travel_as_a_labels(
     )
     assert by_id["WEB-HSTS"].status is Status.PASS
     assert by_id["WEB-CSP"].status is Status.PASS
+
+
+def test_a_server_that_stops_answering_mid_scan_proves_nothing(shops: Shops) -> None:
+    """It completes the connectivity probe, then accepts connections and stays silent: no TLS
+    check may pass on that (sslyze itself reads silence as "not vulnerable" for Heartbleed, CCS
+    injection and fallback SCSV)."""
+    cert, key = shops.extra["good_cert"]
+    listener, port = stalling_server(cert, key, answered=2)
+    try:
+        report = scan(
+            ScanRequest(
+                urls=[f"https://localhost:{port}/"],
+                options=ScanOptions(timeout=1.0, ca_bundle=str(shops.ca_path), collect_timeout=60),
+                selection=Selection(("tls",)),
+            )
+        )
+    finally:
+        listener.close()
+    tls = [r for r in report.results if r.check_id.startswith("TLS-")]
+    assert len({r.check_id for r in tls}) >= 14
+    assert [(r.check_id, r.status) for r in tls if r.status is not Status.SKIPPED] == []
+    weak = [r.message for r in tls if r.check_id == "TLS-WEAK-CIPHER"]
+    assert weak and all("stopped answering" in m for m in weak)
+    vulnerable = {r.key: r.message for r in tls if r.check_id == "TLS-VULNERABILITY"}
+    assert "stopped answering" in vulnerable["heartbleed"]
 
 
 def test_client_renegotiation_on_a_python_ssl_server(

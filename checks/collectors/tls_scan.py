@@ -133,6 +133,10 @@ class _Counter:
             self.value += n
 
 
+class IncompleteEnumeration(Exception):
+    """The server stopped answering part-way: which suites it accepts is not known in full."""
+
+
 def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite, ...]:
     """Offer all remaining suites; the server picks one; remove it; repeat until refused."""
     from nassl.ssl_client import ClientCertificateRequested, SslClient
@@ -158,6 +162,7 @@ def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite
             legacy = True
         groups[legacy][suite.openssl_name] = suite
     accepted: list[Suite] = []
+    stalls = 0
     for legacy, remaining in groups.items():
         while remaining:
             connection = server_info.get_preconfigured_tls_connection(
@@ -174,10 +179,20 @@ def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite
                 connection.connect()
             except (ServerTlsConfigurationNotSupported, ClientCertificateRequested):
                 pass  # the handshake got far enough: the suite is accepted
-            except (ServerRejectedTlsHandshake, TlsHandshakeTimedOut):
-                break
-            except OSError:
-                break
+            except ServerRejectedTlsHandshake:
+                connection.close()
+                break  # none of the remaining suites is accepted
+            except (TlsHandshakeTimedOut, OSError) as exc:
+                # Silence or a reset is not a refusal: try once more, then say the list is
+                # incomplete rather than let a stalling server look like it accepts nothing more.
+                connection.close()
+                stalls += 1
+                if stalls < 2:
+                    continue
+                raise IncompleteEnumeration(
+                    f"{len(accepted)} suites found, then the server stopped answering "
+                    f"({exc.__class__.__name__})"
+                ) from None
             try:
                 picked = client.get_current_cipher_name()
                 kex = _ephemeral_key(client)
@@ -506,6 +521,13 @@ def scan_tls(
                 vulnerabilities["compression"] = result.supports_compression
             elif name == "fallback_scsv":
                 vulnerabilities["no_fallback_scsv"] = not result.supports_fallback_scsv
+    if any(reason.startswith("IncompleteEnumeration") for reason in untested.values()):
+        # sslyze reads silence as "not vulnerable" for these tests; a server that stopped
+        # answering mid-scan has proven nothing.
+        for name, plugin in _SILENCE_READ_AS_NEGATIVE.items():
+            if vulnerabilities.get(name) is False:
+                vulnerabilities[name] = None
+                errors.setdefault(plugin, "the server stopped answering during the scan")
     return TlsFacts(
         host=host,
         port=port,
@@ -518,6 +540,13 @@ def scan_tls(
         errors=errors,
         connections=counter.value,
     )
+
+
+_SILENCE_READ_AS_NEGATIVE = {
+    "heartbleed": "heartbleed",
+    "ccs_injection": "ccs_injection",
+    "no_fallback_scsv": "fallback_scsv",
+}
 
 
 def _robot_vulnerable(result: Any) -> bool | None:

@@ -50,3 +50,42 @@ def renegotiating_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
 
     threading.Thread(target=accept, daemon=True).start()
     return listener, int(listener.getsockname()[1])
+
+
+def stalling_server(cert: Path, key: Path, answered: int) -> tuple[socket.socket, int]:
+    """A TLS server that completes the first ``answered`` handshakes, then accepts connections
+    and never says a word: a server that stops answering part-way through a scan."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    seen = 0
+
+    def serve(conn: socket.socket, answer: bool) -> None:
+        conn.settimeout(10)
+        try:
+            if answer:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    while tls.recv(4096):
+                        pass
+            else:
+                while conn.recv(4096):  # swallow the ClientHello, answer nothing
+                    pass
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        nonlocal seen
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            seen += 1
+            threading.Thread(target=serve, args=(conn, seen <= answered), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])

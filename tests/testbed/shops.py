@@ -224,6 +224,7 @@ def build_shops(root: Path) -> Shops:
 
     nginx = Nginx(root / "nginx")
     shops = Shops(root, nginx, ca_path)
+    shops.extra["good_cert"] = good  # for servers a test starts itself
     big = root / "big.html"
     with big.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
