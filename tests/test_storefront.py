@@ -16,7 +16,7 @@ from posture.runner import Selection
 from posture.scanreport import ScanReport
 
 from .testbed.nginx import NGINX
-from .testbed.pyservers import stalling_server
+from .testbed.pyservers import stalling_server, version_ignoring_server
 from .testbed.shops import Shops, build_shops
 
 pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="Debian nginx is not installed")
@@ -393,6 +393,28 @@ def test_a_server_that_stops_answering_mid_scan_proves_nothing(shops: Shops) -> 
     assert weak and all("stopped answering" in m for m in weak)
     vulnerable = {r.key: r.message for r in tls if r.check_id == "TLS-VULNERABILITY"}
     assert "stopped answering" in vulnerable["heartbleed"]
+
+
+def test_silence_on_old_versions_alone_means_not_offered(shops: Shops) -> None:
+    """A server that ignores SSL 3.0 to TLS 1.1 hellos but speaks TLS 1.2/1.3 (as some CDNs
+    do): the old versions are not offered, as sslyze would say, and nothing is left untested."""
+    cert, key = shops.extra["good_cert"]
+    listener, port = version_ignoring_server(cert, key)
+    try:
+        report = scan(
+            ScanRequest(
+                urls=[f"https://localhost:{port}/"],
+                options=ScanOptions(timeout=1.0, ca_bundle=str(shops.ca_path), collect_timeout=60),
+                selection=Selection(("tls",)),
+            )
+        )
+    finally:
+        listener.close()
+    by_id = {r.check_id: r for r in report.results}
+    assert by_id["TLS-LEGACY-PROTOCOL"].status is Status.PASS
+    assert by_id["TLS-SSL-PROTOCOL"].status is Status.PASS
+    assert by_id["TLS-MODERN-PROTOCOL-MISSING"].status is Status.PASS
+    assert not [r.message for r in report.results if "could not be tested" in r.message]
 
 
 def test_client_renegotiation_on_a_python_ssl_server(

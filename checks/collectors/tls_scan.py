@@ -137,8 +137,13 @@ class IncompleteEnumeration(Exception):
     """The server stopped answering part-way: which suites it accepts is not known in full."""
 
 
-def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite, ...]:
-    """Offer all remaining suites; the server picks one; remove it; repeat until refused."""
+def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[tuple[Suite, ...], bool]:
+    """Offer all remaining suites; the server picks one; remove it; repeat until refused.
+
+    Also says whether the server stayed silent instead of refusing at the start of an offer
+    (some servers, CloudFront for one, ignore versions they do not speak): the caller decides
+    from the other versions whether that means "not offered" or "not answering at all".
+    """
     from nassl.ssl_client import ClientCertificateRequested, SslClient
     from sslyze.errors import (
         ServerRejectedTlsHandshake,
@@ -162,8 +167,10 @@ def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite
             legacy = True
         groups[legacy][suite.openssl_name] = suite
     accepted: list[Suite] = []
-    stalls = 0
+    silent = False
     for legacy, remaining in groups.items():
+        found_here = 0
+        stalls = 0
         while remaining:
             connection = server_info.get_preconfigured_tls_connection(
                 override_tls_version=tls_version, should_use_legacy_openssl=legacy
@@ -183,9 +190,12 @@ def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite
                 connection.close()
                 break  # none of the remaining suites is accepted
             except (TlsHandshakeTimedOut, OSError) as exc:
-                # Silence or a reset is not a refusal: try once more, then say the list is
-                # incomplete rather than let a stalling server look like it accepts nothing more.
                 connection.close()
+                if not found_here:
+                    silent = True  # silence at the first offer: judged by the caller
+                    break
+                # Silence after suites were accepted is not a refusal: try once more, then say
+                # the list is incomplete rather than let a stalling server look tidy.
                 stalls += 1
                 if stalls < 2:
                     continue
@@ -201,10 +211,11 @@ def _enumerate(server_info: Any, version: str, counter: _Counter) -> tuple[Suite
             suite = remaining.pop(picked, None)
             if suite is None:  # the name came back in another spelling: stop rather than loop
                 break
+            found_here += 1
             accepted.append(
                 Suite(suite.name, suite.openssl_name, suite.key_size, suite.is_anonymous, *kex)
             )
-    return tuple(sorted(accepted, key=lambda s: s.name))
+    return tuple(sorted(accepted, key=lambda s: s.name)), silent
 
 
 def _ephemeral_key(client: Any) -> tuple[str | None, int | None, str | None]:
@@ -484,11 +495,23 @@ def scan_tls(
     with ThreadPoolExecutor(max_workers=PER_HOST_CONNECTIONS, thread_name_prefix="tls") as pool:
         suite_futures = {v: pool.submit(_enumerate, info, v, counter) for v in VERSIONS}
         plugin_futures = {name: pool.submit(job) for name, job in plugin_jobs.items()}
+        silent: list[str] = []
         for version, future in suite_futures.items():
             try:
-                accepted[version] = future.result()
+                accepted[version], was_silent = future.result()
             except Exception as exc:  # noqa: BLE001 - can't test is not pass
                 untested[version] = f"{exc.__class__.__name__}: {exc}"[:300]
+                continue
+            if was_silent:
+                silent.append(version)
+        if silent and not any(accepted.values()):
+            # Silent for every version it was asked about, after passing the connectivity probe:
+            # the server stopped answering; nothing about its suites is known.
+            for version in silent:
+                del accepted[version]
+                untested[version] = (
+                    "IncompleteEnumeration: the server stopped answering (no handshake completed)"
+                )
         # ROBOT attacks RSA key exchange and costs dozens of handshakes: run it only when the
         # server accepts an RSA key-exchange suite (or when we could not tell).
         rsa_kex = any(s.name.startswith("TLS_RSA_") for suites in accepted.values() for s in suites)

@@ -89,3 +89,42 @@ def stalling_server(cert: Path, key: Path, answered: int) -> tuple[socket.socket
 
     threading.Thread(target=accept, daemon=True).start()
     return listener, int(listener.getsockname()[1])
+
+
+def version_ignoring_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
+    """A TLS 1.2/1.3 server that stays silent (instead of refusing) when a ClientHello asks for
+    anything older, as some CDNs do: silence there means "not offered", not "untestable"."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def serve(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            hello = conn.recv(11, socket.MSG_PEEK)
+            # record header (5) + handshake header (4) + client_version (2); SSLv2 hellos and
+            # anything below TLS 1.2 (0x0303) get no answer at all
+            if len(hello) < 11 or hello[0] != 0x16 or hello[9:11] < b"\x03\x03":
+                while conn.recv(4096):
+                    pass
+                return
+            with context.wrap_socket(conn, server_side=True) as tls:
+                while tls.recv(4096):
+                    pass
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
