@@ -129,7 +129,7 @@ _IAC_BACKUP_GAPS = (
 
 @check(
     id="BACKUP-DECLARED-VS-IAC",
-    title="Declared cross-region backup contradicted by the infrastructure code",
+    title="Declared cross-region backup contradicted by the infrastructure code or the live account",
     area=Area.BACKUP,
     severity=Severity.HIGH,
     target=TargetKind.SCAN,
@@ -140,19 +140,43 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if ctx.config is None:
         return
     gaps = [r for r in facts.results if r.status is Status.FAIL and r.check_id in _IAC_BACKUP_GAPS]
+    live = [r for r in facts.results if r.check_id in _LIVE_BACKUP_GAPS]
     for index, store in enumerate(ctx.config.controls.data_stores):
-        if not (store.backup and store.backup.cross_region_declared and store.iac_resources):
+        if not (store.backup and store.backup.cross_region_declared):
             continue
-        for r in gaps:
-            if r.resource in store.iac_resources:
-                yield Outcome.fail(
-                    f"{store.name}: declared cross-region backup, but {r.check_id} fails for {r.resource}",
-                    resource=store.name,
-                    key=f"{r.resource}:{r.check_id}",
-                    location=where(ctx, "data_stores", index),
-                    evidence={
-                        "declared": "cross-region",
-                        "iac_check": r.check_id,
-                        "iac_location": str(r.location),
-                    },
-                )
+        if not (store.iac_resources or store.cloud_resources):
+            continue
+        coded = [r for r in gaps if r.resource in store.iac_resources]
+        running = [r for r in live if _runs_as(r.resource, store.cloud_resources)]
+        running_fail = [r for r in running if r.status is Status.FAIL]
+        code_state = "; ".join(f"{r.check_id} fails for {r.resource}" for r in coded) or (
+            "agrees" if store.iac_resources else "not in the IaC scanned"
+        )
+        run_state = "; ".join(f"{r.check_id} fails" for r in running_fail) or (
+            "agrees" if running else "not observed"
+        )
+        for r in coded + running_fail:
+            side = "the IaC" if r in coded else "the live account"
+            yield Outcome.fail(
+                f"{store.name}: declared cross-region backup, but in {side} {r.check_id} fails for {r.resource}",
+                resource=store.name,
+                key=f"{r.resource}:{r.check_id}",
+                location=where(ctx, "data_stores", index),
+                source=r.evidence_source,
+                evidence={
+                    "declared": "cross-region",
+                    "coded": code_state,
+                    "running": run_state,
+                    "contradicted_by": r.check_id,
+                    "at": str(r.location) if r.location else r.resource,
+                },
+            )
+
+
+_LIVE_BACKUP_GAPS = ("AWS-RDS-CROSS-REGION-BACKUP", "AWS-S3-REPLICATION")
+
+
+def _runs_as(resource: str | None, declared: list[str]) -> bool:
+    if not resource or not declared:
+        return False
+    return resource in declared or resource.rsplit(":", 1)[-1] in declared

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from posture.checks._declared import where
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
-from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
+from posture.controls.data import DataStore
+from posture.model import Area, EvidenceSource, Result, Severity, Status, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 from posture.runner import ScanFacts
 
@@ -62,7 +63,7 @@ def at_rest(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
 
 @check(
     id="ENC-DECLARED-VS-IAC",
-    title="Declared encryption contradicted by the infrastructure code",
+    title="Declared encryption contradicted by the infrastructure code or the live account",
     area=Area.ENCRYPTION,
     severity=Severity.HIGH,
     target=TargetKind.SCAN,
@@ -77,19 +78,49 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         for r in facts.results
         if r.target_kind.value == "iac" and r.status is Status.FAIL and r.area is Area.ENCRYPTION
     ]
+    live = [r for r in facts.results if r.target_kind.value == "cloud" and r.area is Area.ENCRYPTION]
     for index, store in enumerate(ctx.config.controls.data_stores):
-        if not (store.encryption and store.encryption.enabled and store.iac_resources):
+        if not (store.encryption and store.encryption.enabled):
             continue
-        hits = [r for r in failing if r.resource in store.iac_resources]
-        for r in hits:
+        if not (store.iac_resources or store.cloud_resources):
+            continue
+        coded = [r for r in failing if r.resource in store.iac_resources]
+        running = [r for r in live if _runs_as(r.resource, store.cloud_resources)]
+        running_fail = [r for r in running if r.status is Status.FAIL and _contradicts(store, r)]
+        code_state = "; ".join(f"{r.check_id} fails for {r.resource}" for r in coded) or (
+            "agrees" if store.iac_resources else "not in the IaC scanned"
+        )
+        run_state = "; ".join(f"{r.check_id} fails" for r in running_fail) or (
+            "agrees" if running else "not observed"
+        )
+        for r in coded + running_fail:
+            side = "the IaC" if r in coded else "the live account"
             yield Outcome.fail(
-                f"{store.name} is declared encrypted, but {r.check_id} fails for {r.resource}",
+                f"{store.name} is declared encrypted, but in {side} {r.check_id} fails for {r.resource}",
                 resource=store.name,
                 key=f"{r.resource}:{r.check_id}",
                 location=where(ctx, "data_stores", index),
+                source=r.evidence_source,
                 evidence={
                     "declared": "encrypted",
-                    "iac_check": r.check_id,
-                    "iac_location": str(r.location),
+                    "coded": code_state,
+                    "running": run_state,
+                    "contradicted_by": r.check_id,
+                    "at": str(r.location) if r.location else r.resource,
                 },
             )
+
+
+def _runs_as(resource: str | None, declared: list[str]) -> bool:
+    """A live result's ARN is one of the store's ``cloud_resources`` (an ARN or a bucket name)."""
+    if not resource or not declared:
+        return False
+    return resource in declared or resource.rsplit(":", 1)[-1] in declared
+
+
+def _contradicts(store: DataStore, result: Result) -> bool:
+    """A live encryption failure contradicts the declaration, not just a weaker-key note."""
+    enc = store.encryption
+    if result.key == "sse-s3" or result.check_id == "AWS-DYNAMODB-CMK" or result.key == "aws-managed":
+        return enc is not None and enc.key_management in ("kms", "hsm")
+    return True

@@ -112,6 +112,44 @@ class EvidenceFile(_Strict):
     kind: str | None = None
 
 
+class CloudAccount(_Strict):
+    """A live account posture reads with read-only calls (docs/cloud.md)."""
+
+    provider: Literal["aws"]
+    regions: list[str] = Field(min_length=1)
+    name: str | None = None
+    role_arn: str | None = None  # assumed with sts:AssumeRole before any other call
+    profile: str | None = None  # a named profile of the standard AWS configuration
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        for region in value:
+            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", region):
+                raise ValueError(f"{region!r} is not an AWS region name (like eu-west-1)")
+        return value
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+", value):
+            raise ValueError(f"{value!r} is not an IAM role ARN")
+        return value
+
+    def target_name(self) -> str:
+        if self.name:
+            return self.name
+        who = self.role_arn or (f"profile {self.profile}" if self.profile else "default credentials")
+        return f"aws ({who})"
+
+
+class ImportFile(_Strict):
+    """Findings another tool wrote, read as observed evidence (``posture scan --import``)."""
+
+    path: str
+    format: Literal["prowler-ocsf"] = "prowler-ocsf"
+
+
 class PolicyConfig(_Strict):
     profile: str = "default"
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -124,6 +162,8 @@ class Config(_Strict):
     configs: list[EvidenceFile] = Field(default_factory=list)
     controls: Controls = Field(default_factory=Controls)
     checkov: CheckovConfig = Field(default_factory=CheckovConfig)
+    cloud: list[CloudAccount] = Field(default_factory=list)
+    imports: list[ImportFile] = Field(default_factory=list)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     waivers: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -200,7 +240,7 @@ def _friendly(err: Any) -> str:
 
 
 def _check_files_exist(config: Config) -> None:
-    for section in ("iac", "configs"):
+    for section in ("iac", "configs", "imports"):
         for index, item in enumerate(getattr(config, section)):
             if not config.resolve_path(item.path).exists():
                 raise ConfigError(
@@ -226,6 +266,12 @@ def targets_from_config(config: Config) -> list[Target]:
     for i, evidence in enumerate(config.configs):
         options = {**evidence.model_dump(), "abs_path": str(config.resolve_path(evidence.path))}
         targets.append(Target(TargetKind.CONFIG, evidence.path, options, where("configs", i)))
+    for i, account in enumerate(config.cloud):
+        options = account.model_dump()
+        targets.append(Target(TargetKind.CLOUD, account.target_name(), options, where("cloud", i)))
+    for i, imported in enumerate(config.imports):
+        options = {**imported.model_dump(), "abs_path": str(config.resolve_path(imported.path))}
+        targets.append(Target(TargetKind.IMPORT, imported.path, options, where("imports", i)))
     if config.controls != Controls():
         targets.append(Target(TargetKind.CONTROLS, "controls", {}, where("controls")))
     payments = config.controls.payments

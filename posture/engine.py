@@ -36,6 +36,7 @@ class ScanRequest:
     registry: Registry | None = None
     waiver_files: Sequence[str] = ()
     baseline: str | None = None
+    imports: Sequence[str] = ()  # --import: Prowler OCSF JSON files
 
 
 def load_policy(config: Config | None) -> Policy:
@@ -56,6 +57,12 @@ def build_targets(request: ScanRequest) -> list[Target]:
         if not p.exists():
             raise UsageError(f"--iac {path}: no such file or directory")
         targets.append(Target(TargetKind.IAC, path, {"path": path, "abs_path": str(p.resolve())}))
+    for path in request.imports:
+        p = Path(path)
+        if not p.is_file():
+            raise UsageError(f"--import {path}: no such file")
+        options = {"path": path, "format": "prowler-ocsf", "abs_path": str(p.resolve())}
+        targets.append(Target(TargetKind.IMPORT, path, options))
     seen: set[tuple[TargetKind, str]] = set()
     unique = []
     for target in targets:

@@ -101,6 +101,8 @@ class TargetKind(StrEnum):
     CONFIG = "config"  # an evidence file: VPN, sshd, nginx ...
     CONTROLS = "controls"  # what the organisation declares in posture.yaml
     REPOSITORY = "repository"  # a source tree searched for card data and similar
+    CLOUD = "cloud"  # a live cloud account, read with read-only API calls
+    IMPORT = "import"  # findings another tool produced (Prowler's OCSF output), taken as evidence
     SCAN = "scan"  # runs once after all other checks, over their results
 
 

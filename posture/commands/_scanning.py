@@ -36,7 +36,7 @@ def parse_resolve(values: list[str]) -> dict[tuple[str, int], str]:
 def load_config_arg(args: argparse.Namespace) -> Config | None:
     if args.config:
         return load_config(args.config)
-    if not args.target and not args.iac and Path(DEFAULT_CONFIG).is_file():
+    if not args.target and not args.iac and not getattr(args, "imports", None) and Path(DEFAULT_CONFIG).is_file():
         return load_config(DEFAULT_CONFIG)
     return None
 
@@ -71,6 +71,7 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         checks_dirs=args.checks_dir,
         waiver_files=args.waivers,
         baseline=getattr(args, "baseline", None),
+        imports=getattr(args, "imports", None) or [],
     )
 
 

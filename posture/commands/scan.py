@@ -29,6 +29,14 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
         help="IaC directory or file to scan (repeatable)",
     )
     p.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read another tool's findings as evidence: Prowler's OCSF JSON (repeatable)",
+    )
+    p.add_argument(
         "--only",
         action="append",
         default=[],

@@ -45,3 +45,6 @@ class DataStore(Strict):
     iac_resources: list[str] = Field(
         default_factory=list
     )  # addresses in the IaC (aws_db_instance.orders)
+    cloud_resources: list[str] = Field(
+        default_factory=list
+    )  # what runs: ARNs (or S3 bucket names) in a cloud account posture reads (cloud:)
