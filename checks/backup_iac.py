@@ -13,19 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from posture.model import Area, Location, Severity, TargetKind
+from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
+from ._iac_place import place as iac_place
 from .collectors.checkov_scan import collect_iac
 from .collectors.iac_facts import (
     IacFacts,
     IacResource,
     arn_region_account,
     blocks,
-    display_path,
     value,
 )
 
@@ -45,13 +44,10 @@ _REF = re.compile(r"((?:module\.[\w-]+\.)*[a-z][a-z0-9_]*\.[\w-]+)\.[\w]+")
 AWS_BACKUP = "https://docs.aws.amazon.com/aws-backup/latest/devguide/cross-region-backup.html"
 
 
-def _loc(facts: IacFacts, ctx: CheckContext, res: IacResource) -> Location:
-    is_file = Path(facts.root).is_file()
-    return Location(display_path(ctx.target.name, is_file, res.path), res.start_line, res.end_line)
-
-
 def _kw(facts: IacFacts, ctx: CheckContext, res: IacResource) -> dict[str, Any]:
-    return {"resource": res.address, "location": _loc(facts, ctx, res)}
+    """resource, location, module origin and previous path of a resource's outcome."""
+    where = iac_place(facts, ctx, res.path, res.start_line, res.end_line, res.origin)
+    return {"resource": res.address, **where.outcome_kw()}
 
 
 @dataclass(frozen=True)
