@@ -30,6 +30,7 @@ def baseline_document(report: ScanReport) -> dict[str, Any]:
                 "path": r.location.path if r.location else None,
                 "resource": r.resource,
                 "key": r.key,
+                **({"origin": str(r.origin)} if r.origin is not None else {}),
                 "severity": r.severity.value,
                 "title": r.title,
             }
