@@ -351,6 +351,9 @@ def _holds_data(bucket: IacResource, ctx: CheckContext) -> str | None:
     return None
 
 
+holds_data = _holds_data  # shared with the encryption rules (same policy keywords)
+
+
 def _replication_destinations(facts: IacFacts, bucket: IacResource) -> list[Any]:
     dests: list[Any] = []
     if bucket.framework == "terraform":
