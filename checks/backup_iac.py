@@ -327,6 +327,14 @@ def backup_vault_locked(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]
 # --- S3 ----------------------------------------------------------------------------------------
 
 
+def _sub_text(name: Any) -> Any:
+    """A CloudFormation name built with Fn::Sub ("${AWS::AccountId}-shop-orders") as its text."""
+    if isinstance(name, Mapping) and "Fn::Sub" in name:
+        sub = name["Fn::Sub"]
+        return sub[0] if isinstance(sub, list) and sub else sub
+    return name
+
+
 def _holds_data(bucket: IacResource, ctx: CheckContext) -> str | None:
     """Why we think a bucket holds backups or customer data (names and tags), else None."""
     words = [w.lower() for w in ctx.policy.get("iac.backup.data_bucket_keywords")]
@@ -336,7 +344,7 @@ def _holds_data(bucket: IacResource, ctx: CheckContext) -> str | None:
         names = [value(attrs, "bucket"), value(attrs, "bucket_prefix"), bucket.name]
         tags = value(attrs, "tags") or {}
     else:
-        names = [attrs.get("BucketName"), bucket.name]
+        names = [_sub_text(attrs.get("BucketName")), bucket.name]
         tags = {t.get("Key"): t.get("Value") for t in blocks(attrs, "Tags")}
     for name in names:
         if isinstance(name, str):
