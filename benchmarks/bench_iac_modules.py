@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 
-def measure(cmd: list[str], env: dict[str, str], out: Path) -> tuple[float, float]:
+def measure(cmd: list[str], env: dict[str, str], out: Path) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system, the child and its workers)."""
     start = time.perf_counter()
     with out.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL, env=env)
         _, _, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def checkov_count(document: Any) -> int:
@@ -63,9 +64,9 @@ def main() -> None:
             }
             ck_out, po_out = Path(tmp) / "checkov.json", Path(tmp) / "posture.json"
             ck_cmd = [str(bindir / "checkov"), "-d", str(tree), "--framework", "terraform"]
-            ck_time, ck_rss = measure([*ck_cmd, "--compact", "-o", "json"], env, ck_out)
+            ck_time, ck_rss, ck_cpu = measure([*ck_cmd, "--compact", "-o", "json"], env, ck_out)
             po_cmd = [sys.executable, "-m", "posture", "scan", "--iac", str(tree)]
-            po_time, po_rss = measure([*po_cmd, "-f", "json", "--no-record"], env, po_out)
+            po_time, po_rss, po_cpu = measure([*po_cmd, "-f", "json", "--no-record"], env, po_out)
             checkov_total = checkov_count(json.loads(ck_out.read_text() or "{}"))
             results = json.loads(po_out.read_text())["results"]
             carried = [r for r in results if r["check_id"].startswith("CKV")]
@@ -85,15 +86,18 @@ def main() -> None:
                     ),
                     "checkov_wall_s": round(ck_time, 1),
                     "checkov_rss_mb": round(ck_rss),
+                    "checkov_cpu_s": round(ck_cpu, 1),
                     "posture_wall_s": round(po_time, 1),
                     "posture_rss_mb": round(po_rss),
+                    "posture_cpu_s": round(po_cpu, 1),
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
     print()
     print(
         "| repository | checkov results | posture (checkov ids) | of which via a module call "
-        "| root modules | duplicate fingerprints | checkov wall / RSS | posture wall / RSS |"
+        "| root modules | duplicate fingerprints | checkov wall / CPU / RSS "
+        "| posture wall / CPU / RSS |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
@@ -101,8 +105,8 @@ def main() -> None:
             f"| {r['repo']} | {r['checkov_results']} | {r['posture_checkov_results']} "
             f"({r['posture_checkov_results'] / max(1, r['checkov_results']):.2f}x) "
             f"| {r['with_module_origin']} | {r['root_modules']} | {r['duplicate_fingerprints']} "
-            f"| {r['checkov_wall_s']} s / {r['checkov_rss_mb']} MB "
-            f"| {r['posture_wall_s']} s / {r['posture_rss_mb']} MB |"
+            f"| {r['checkov_wall_s']} s / {r['checkov_cpu_s']} s / {r['checkov_rss_mb']} MB "
+            f"| {r['posture_wall_s']} s / {r['posture_cpu_s']} s / {r['posture_rss_mb']} MB |"
         )
 
 
