@@ -13,19 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from posture.model import Area, Location, Severity, TargetKind
+from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
+from ._iac_place import place as iac_place
 from .collectors.checkov_scan import collect_iac
 from .collectors.iac_facts import (
     IacFacts,
     IacResource,
     arn_region_account,
     blocks,
-    display_path,
     value,
 )
 
@@ -45,13 +44,10 @@ _REF = re.compile(r"((?:module\.[\w-]+\.)*[a-z][a-z0-9_]*\.[\w-]+)\.[\w]+")
 AWS_BACKUP = "https://docs.aws.amazon.com/aws-backup/latest/devguide/cross-region-backup.html"
 
 
-def _loc(facts: IacFacts, ctx: CheckContext, res: IacResource) -> Location:
-    is_file = Path(facts.root).is_file()
-    return Location(display_path(ctx.target.name, is_file, res.path), res.start_line, res.end_line)
-
-
 def _kw(facts: IacFacts, ctx: CheckContext, res: IacResource) -> dict[str, Any]:
-    return {"resource": res.address, "location": _loc(facts, ctx, res)}
+    """resource, location, module origin and previous path of a resource's outcome."""
+    where = iac_place(facts, ctx, res.path, res.start_line, res.end_line, res.origin)
+    return {"resource": res.address, **where.outcome_kw()}
 
 
 @dataclass(frozen=True)
@@ -331,6 +327,14 @@ def backup_vault_locked(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]
 # --- S3 ----------------------------------------------------------------------------------------
 
 
+def _sub_text(name: Any) -> Any:
+    """A CloudFormation name built with Fn::Sub ("${AWS::AccountId}-shop-orders") as its text."""
+    if isinstance(name, Mapping) and "Fn::Sub" in name:
+        sub = name["Fn::Sub"]
+        return sub[0] if isinstance(sub, list) and sub else sub
+    return name
+
+
 def _holds_data(bucket: IacResource, ctx: CheckContext) -> str | None:
     """Why we think a bucket holds backups or customer data (names and tags), else None."""
     words = [w.lower() for w in ctx.policy.get("iac.backup.data_bucket_keywords")]
@@ -340,7 +344,7 @@ def _holds_data(bucket: IacResource, ctx: CheckContext) -> str | None:
         names = [value(attrs, "bucket"), value(attrs, "bucket_prefix"), bucket.name]
         tags = value(attrs, "tags") or {}
     else:
-        names = [attrs.get("BucketName"), bucket.name]
+        names = [_sub_text(attrs.get("BucketName")), bucket.name]
         tags = {t.get("Key"): t.get("Value") for t in blocks(attrs, "Tags")}
     for name in names:
         if isinstance(name, str):
@@ -353,6 +357,9 @@ def _holds_data(bucket: IacResource, ctx: CheckContext) -> str | None:
             if isinstance(val, str) and val.lower() in tag_values:
                 return f"tag {key}={val}"
     return None
+
+
+holds_data = _holds_data  # shared with the encryption rules (same policy keywords)
 
 
 def _replication_destinations(facts: IacFacts, bucket: IacResource) -> list[Any]:

@@ -9,33 +9,29 @@ id no mapping names still appears, with the mapping's defaults (area ``other``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from posture.model import Area, Location, Severity, TargetKind
+from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
+from ._iac_place import place
 from .collectors.checkov_scan import collect_iac
-from .collectors.iac_facts import CheckovFinding, IacFacts, display_path
+from .collectors.iac_facts import CheckovFinding, IacFacts
 
 __all__ = ["checkov_findings", "collect_iac", "unreadable_files"]
 
 
-def _location(
-    facts: IacFacts, ctx: CheckContext, path: str, start: int | None, end: int | None
-) -> Location:
-    is_file = Path(facts.root).is_file() if facts.root else False
-    return Location(display_path(ctx.target.name, is_file, path), start, end)
-
-
 def _outcome(finding: CheckovFinding, facts: IacFacts, ctx: CheckContext) -> Outcome | None:
     entry = facts.mapping.lookup(finding.check_id)
-    location = _location(facts, ctx, finding.path, finding.start_line, finding.end_line)
+    where = place(facts, ctx, finding.path, finding.start_line, finding.end_line, finding.origin)
+    location = where.location
     evidence: dict[str, object] = {
         "checkov_id": finding.check_id,
         "framework": finding.framework,
         "mapping": entry.source,
     }
+    if where.note:
+        evidence["file"] = finding.path
     if finding.guideline:
         evidence["guideline"] = finding.guideline
     common: dict[str, Any] = {
@@ -44,27 +40,27 @@ def _outcome(finding: CheckovFinding, facts: IacFacts, ctx: CheckContext) -> Out
         "area": Area(entry.area),
         "severity": Severity(entry.severity),
         "resource": finding.resource,
-        "location": location,
         "references": (finding.guideline,) if finding.guideline else (),
+        **where.outcome_kw(),
     }
     if finding.result == "passed":
         if not ctx.policy.get("iac.report_passed", True):
             return None
-        return Outcome.passed(evidence=evidence, **common)
+        return Outcome.passed(where.note.strip(" ()"), evidence=evidence, **common)
     if finding.result == "skipped":
         reason = finding.suppress_comment or "checkov:skip without a reason"
         evidence["suppression"] = {
             "kind": "checkov:skip",
             "reason": reason,
-            "location": location.to_dict(),
+            "location": location.to_dict() if location else None,
         }
         return Outcome.fail(
-            f"{finding.title} (suppressed inline: {reason})",
+            f"{finding.title} (suppressed inline: {reason}){where.note}",
             evidence=evidence,
             suppressed=reason,
             **common,
         )
-    return Outcome.fail(evidence=evidence, **common)
+    return Outcome.fail(where.note.strip(" ()"), evidence=evidence, **common)
 
 
 @check(
@@ -106,10 +102,10 @@ def checkov_findings(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
 def unreadable_files(facts: IacFacts, ctx: CheckContext) -> Iterator[Outcome]:
     """A file that does not parse, is too large or expands too far is unassessed, not passed."""
     for problem in facts.problems:
-        location = _location(facts, ctx, problem.path, None, None)
+        where = place(facts, ctx, problem.path, None, None)
         yield Outcome.error(
-            f"{location.path}: {problem.message}",
-            resource=location.path,
-            location=location,
-            evidence={"kind": problem.kind, "file": location.path},
+            f"{problem.path}: {problem.message}{where.note}",
+            resource=problem.path,
+            location=where.location,
+            evidence={"kind": problem.kind, "file": problem.path},
         )

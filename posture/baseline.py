@@ -30,6 +30,7 @@ def baseline_document(report: ScanReport) -> dict[str, Any]:
                 "path": r.location.path if r.location else None,
                 "resource": r.resource,
                 "key": r.key,
+                **({"origin": str(r.origin)} if r.origin is not None else {}),
                 "severity": r.severity.value,
                 "title": r.title,
             }
@@ -57,11 +58,15 @@ def load_baseline(path: str | Path) -> set[str]:
     return set(findings)
 
 
+def _known(result: Result, known: set[str]) -> bool:
+    """By fingerprint; else by an earlier fingerprint of the same finding (a baseline written
+    before its identity changed, e.g. IaC results before the root module was part of it)."""
+    return result.fingerprint in known or any(a in known for a in result.fingerprint_aliases)
+
+
 def apply_baseline(results: Sequence[Result], known: set[str]) -> list[Result]:
     """Mark each finding ``existing`` (in the baseline) or ``new``; passes stay unmarked."""
     return [
-        r.with_(baseline="existing" if r.fingerprint in known else "new")
-        if r.status in _TRACKED
-        else r
+        r.with_(baseline="existing" if _known(r, known) else "new") if r.status in _TRACKED else r
         for r in results
     ]

@@ -126,6 +126,44 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """How a result in a shared file was reached: the IaC root module and its module calls.
+
+    One Terraform module can be instantiated by many root modules (``examples/*``, ``envs/*``):
+    its resources are evaluated once per instance, with different inputs. The origin tells the
+    instances apart (it is part of the fingerprint) and says where each one comes from.
+    """
+
+    root: str  # the root module's folder, relative to the repository root ("." at the root)
+    calls: tuple[str, ...] = ()  # module calls from the root down: ("db_default", "db_instance")
+    call_location: Location | None = None  # the root module's outermost module block
+
+    def __str__(self) -> str:
+        text = f"via {self.root}"
+        if self.calls:
+            text += ", module " + " > ".join(self.calls)
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "calls": list(self.calls),
+            "call_location": self.call_location.to_dict() if self.call_location else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Origin:
+        loc = data.get("call_location")
+        return cls(
+            root=str(data["root"]),
+            calls=tuple(str(c) for c in data.get("calls") or ()),
+            call_location=Location(loc["path"], loc.get("start_line"), loc.get("end_line"))
+            if loc
+            else None,
+        )
+
+
+@dataclass(frozen=True)
 class Target:
     """One thing to scan. ``name`` is what users see (a URL, a path); ``options`` the rest."""
 
@@ -159,6 +197,11 @@ class Waiver:
         }
 
 
+def fingerprint_of(*parts: str) -> str:
+    """The fingerprint of identity parts (see ``Result.fingerprint``)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Result:
     """One check evaluated on one target (and one resource, where there is one)."""
@@ -181,13 +224,19 @@ class Result:
     key: str | None = None
     waiver: Waiver | None = None
     baseline: str | None = None  # "new" or "existing" when a baseline was given
+    origin: Origin | None = None  # IaC: the root module and module calls that led here
+    # fingerprints this result had under an earlier identity; baselines match them as a fallback
+    fingerprint_aliases: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
-        """Stable across runs: check, target, file, resource and key; never evidence or lines."""
+        """Stable across runs: check, target, file, resource, key and origin; never evidence or
+        lines."""
         path = self.location.path if self.location is not None else ""
         parts = [self.check_id, self.target, path, self.resource or "", self.key or ""]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        if self.origin is not None:
+            parts += [self.origin.root, "/".join(self.origin.calls)]
+        return fingerprint_of(*parts)
 
     @property
     def counts_as_failure(self) -> bool:
@@ -217,6 +266,12 @@ class Result:
             "fingerprint": self.fingerprint,
             "waiver": self.waiver.to_dict() if self.waiver else None,
             "baseline": self.baseline,
+            **({"origin": self.origin.to_dict()} if self.origin is not None else {}),
+            **(
+                {"fingerprint_aliases": list(self.fingerprint_aliases)}
+                if self.fingerprint_aliases
+                else {}
+            ),
         }
 
     @classmethod
@@ -244,4 +299,6 @@ class Result:
             key=data.get("key"),
             waiver=Waiver(**waiver) if waiver else None,
             baseline=data.get("baseline"),
+            origin=Origin.from_dict(data["origin"]) if data.get("origin") else None,
+            fingerprint_aliases=tuple(data.get("fingerprint_aliases") or ()),
         )

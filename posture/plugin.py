@@ -16,7 +16,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from posture.model import Area, EvidenceSource, Location, Severity, Status, Target, TargetKind
+from posture.model import (
+    Area,
+    EvidenceSource,
+    Location,
+    Origin,
+    Severity,
+    Status,
+    Target,
+    TargetKind,
+)
 
 if TYPE_CHECKING:
     from posture.config import Config
@@ -52,6 +61,9 @@ class Outcome:
     remediation: str | None = None
     references: tuple[str, ...] | None = None
     suppressed: str | None = None  # an inline suppression's reason (checkov:skip ...)
+    origin: Origin | None = None  # IaC: root module and module calls (in the fingerprint)
+    # the path an earlier version reported this at: its fingerprint stays matched by baselines
+    previous_path: str | None = None
 
     @classmethod
     def fail(cls, message: str = "", **kw: Any) -> Outcome:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from posture.config import Config
 from posture.errors import PostureError
-from posture.model import Result, Status, Target, TargetKind, Waiver
+from posture.model import Result, Status, Target, TargetKind, Waiver, fingerprint_of
 from posture.plugin import (
     CheckContext,
     CheckSpec,
@@ -111,6 +111,16 @@ def _describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if str(exc) else text
 
 
+def _with_alias(result: Result, previous_path: str | None) -> Result:
+    """Note the fingerprint the result had when it was reported at ``previous_path``."""
+    if previous_path is None:
+        return result
+    old = fingerprint_of(
+        result.check_id, result.target, previous_path, result.resource or "", result.key or ""
+    )
+    return result if old == result.fingerprint else result.with_(fingerprint_aliases=(old,))
+
+
 def result_from(spec: CheckSpec, target: Target, outcome: Outcome) -> Result:
     status = outcome.status
     waiver = None
@@ -118,7 +128,7 @@ def result_from(spec: CheckSpec, target: Target, outcome: Outcome) -> Result:
         status = Status.WAIVED
         where = str(outcome.location) if outcome.location else target.name
         waiver = Waiver(reason=outcome.suppressed, source=f"inline suppression ({where})")
-    return Result(
+    result = Result(
         check_id=outcome.check_id or spec.id,
         title=outcome.title or spec.title,
         area=outcome.area or spec.area,
@@ -135,7 +145,9 @@ def result_from(spec: CheckSpec, target: Target, outcome: Outcome) -> Result:
         references=outcome.references if outcome.references is not None else spec.references,
         key=outcome.key,
         waiver=waiver,
+        origin=outcome.origin,
     )
+    return _with_alias(result, outcome.previous_path)
 
 
 class Runner:

@@ -30,9 +30,20 @@ class WaiverSpec(BaseModel):
     check: str = Field(min_length=1, description="check id; globs allowed (CKV_AWS_*)")
     target: str | None = None  # target name; globs allowed
     resource: str | None = None  # resource address or path; globs allowed
+    # IaC: the root module folder a result was evaluated in (examples/complete-mysql); globs
+    root_module: str | None = None
     reason: str = Field(min_length=3)
     approver: str = Field(min_length=1)
     expires: dt.date
+
+
+def _root_module(result: Result) -> str | None:
+    """The root module a result was evaluated in: its origin's, else its file's folder."""
+    if result.origin is not None:
+        return result.origin.root
+    if result.location is None:
+        return None
+    return result.location.path.rpartition("/")[0] or "."
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class LoadedWaiver:
                 self.spec.resource,
                 result.resource or (result.location.path if result.location else None),
             )
+            and match(self.spec.root_module, _root_module(result))
         )
 
     def as_waiver(self) -> Waiver:

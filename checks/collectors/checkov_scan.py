@@ -22,7 +22,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from .iac_facts import (
     IacFacts,
     IacProvider,
     IacResource,
+    ModuleOrigin,
     arn_region_account,
     value,
 )
@@ -46,7 +47,7 @@ from .iac_files import Survey, survey
 log = logging.getLogger(__name__)
 
 FRAMEWORKS = ("terraform", "terraform_plan", "cloudformation", "kubernetes")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: paths relative to the repository root, module origins
 _LOCK = threading.Lock()
 _RESULTS = {"PASSED": "passed", "FAILED": "failed", "SKIPPED": "skipped"}
 
@@ -76,6 +77,9 @@ def _checkov() -> dict[str, Any]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     from checkov.cloudformation.runner import Runner as CfnRunner
+    from checkov.common.graph.graph_builder.graph_components.attribute_names import (
+        CustomAttributes,
+    )
     from checkov.common.models.enums import ParallelizationType
     from checkov.common.parallelizer.parallel_runner import parallel_runner
     from checkov.kubernetes.runner import Runner as K8sRunner
@@ -89,6 +93,57 @@ def _checkov() -> dict[str, Any]:
     root.setLevel(level)
     import checkov
 
+    class ModuleAwareTfRunner(TfRunner):
+        """checkov's Terraform runner, remembering the module instance behind every record.
+
+        checkov evaluates a module's resources once per instance (per root module and module
+        call) but its records do not say which instance, and its final de-duplication keeps one
+        record per check, file, lines and resource. We note each record's instance where checkov
+        makes it (``run_block`` for resource checks; the graph entity for graph checks).
+        """
+
+        def run(self, *args: Any, **kwargs: Any) -> Any:
+            self.posture_records: list[tuple[Any, Any]] = []
+            self.posture_graph_modules: dict[int, tuple[Any, Any]] = {}
+            return super().run(*args, **kwargs)
+
+        def run_block(
+            self,
+            entities: Any,
+            definition_context: Any,
+            full_file_path: Any,
+            root_folder: Any,
+            report: Any,
+            *args: Any,
+            **kwargs: Any,
+        ) -> None:
+            lists = (report.failed_checks, report.passed_checks, report.skipped_checks)
+            before = [len(records) for records in lists]
+            super().run_block(
+                entities, definition_context, full_file_path, root_folder, report, *args, **kwargs
+            )
+            module = getattr(full_file_path, "tf_source_modules", None)
+            for records, count in zip(lists, before, strict=True):
+                self.posture_records.extend((r, module) for r in records[count:])
+
+        def run_graph_checks_results(self, *args: Any, **kwargs: Any) -> Any:
+            results = super().run_graph_checks_results(*args, **kwargs)
+            for check_results in results.values():
+                for check_result in check_results:
+                    entity = check_result.get("entity") or {}
+                    config = entity.get(CustomAttributes.CONFIG)
+                    if config is not None:  # keep config alive: its id is the key
+                        module = entity.get(CustomAttributes.SOURCE_MODULE_OBJECT)
+                        self.posture_graph_modules[id(config)] = (config, module)
+            return results
+
+        def get_graph_checks_report(self, *args: Any, **kwargs: Any) -> Any:
+            report = super().get_graph_checks_report(*args, **kwargs)
+            for record in (*report.failed_checks, *report.passed_checks, *report.skipped_checks):
+                hit = self.posture_graph_modules.get(id(record.check_result.get("entity")))
+                self.posture_records.append((record, hit[1] if hit else None))
+            return report
+
     package_dir = str(Path(checkov.__file__).parent)
     quiet = _QuietCheckov(package_dir)
     root.addFilter(quiet)
@@ -99,7 +154,7 @@ def _checkov() -> dict[str, Any]:
     parallel_runner.type = ParallelizationType.NONE
     _imported.update(
         runners={
-            "terraform": TfRunner,
+            "terraform": ModuleAwareTfRunner,
             "terraform_plan": PlanRunner,
             "cloudformation": CfnRunner,
             "kubernetes": K8sRunner,
@@ -135,12 +190,15 @@ def cache_dir() -> Path:
     return Path(base) / "posture"
 
 
-def _cache_key(found: Survey, frameworks: Iterable[str], limits: Mapping[str, int]) -> str:
+def _cache_key(
+    found: Survey, frameworks: Iterable[str], limits: Mapping[str, int], repo: Path
+) -> str:
     parts = {
         "format": CACHE_FORMAT,
         "posture": _posture_version(),
         "checkov": checkov_version(),
         "root": str(found.root),
+        "repo_root": str(repo),
         "frameworks": sorted(frameworks),
         "limits": dict(sorted(limits.items())),
         "files": found.digest,
@@ -184,8 +242,9 @@ def collect_iac(target: Target, ctx: CollectContext) -> IacFacts:
     mapping = load_mapping(ctx.config)
     found = survey(root, **limits)
     frameworks = _frameworks(found, target.options.get("frameworks"))
+    repo = repository_root(root, Path(ctx.base_dir).resolve() if ctx.config is not None else None)
     use_cache = bool(ctx.policy.get("iac.cache", True))
-    key = _cache_key(found, frameworks, limits)
+    key = _cache_key(found, frameworks, limits, repo)
     if use_cache:
         cached = _cache_read(key)
         if cached is not None:
@@ -194,10 +253,32 @@ def collect_iac(target: Target, ctx: CollectContext) -> IacFacts:
             except (KeyError, TypeError, ValueError):
                 log.debug("ignoring an unreadable IaC cache entry %s", key)
     with _LOCK:
-        facts, cacheable = _run(found, frameworks, mapping)
+        facts, cacheable = _run(found, frameworks, mapping, repo)
     if use_cache and cacheable:
         _cache_write(key, facts)
     return facts
+
+
+def repository_root(scanned: Path, config_dir: Path | None) -> Path:
+    """The folder every reported path is relative to.
+
+    The folder holding posture.yaml when it holds the scanned path; else the scanned path's git
+    repository; else the working directory when it holds the scanned path; else the scanned
+    folder itself. Paths are never absolute: a file outside this root (a module loaded from
+    ``../shared``) is reported with a note, at the module call that loads it.
+    """
+    start = scanned if scanned.is_dir() else scanned.parent
+
+    def holds(folder: Path) -> bool:
+        return folder == start or folder in start.parents
+
+    if config_dir is not None and holds(config_dir):
+        return config_dir
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    cwd = Path.cwd().resolve()
+    return cwd if holds(cwd) else start
 
 
 def _frameworks(found: Survey, wanted: Any) -> list[str]:
@@ -218,13 +299,23 @@ def _frameworks(found: Survey, wanted: Any) -> list[str]:
     return present
 
 
-def _run(found: Survey, frameworks: list[str], mapping: Any) -> tuple[IacFacts, bool]:
+def _run(
+    found: Survey,
+    frameworks: list[str],
+    mapping: Any,
+    repo: Path,
+    observe: Callable[[str, Any], None] | None = None,
+) -> tuple[IacFacts, bool]:
+    """Run checkov's runners over the surveyed tree. ``observe(framework, reports)`` sees
+    checkov's own reports, as checkov would print them (tests compare within one call)."""
     api = _checkov()
     base = found.root.parent if found.is_file else found.root
     findings: list[CheckovFinding] = []
     resources: list[IacResource] = []
     providers: list[IacProvider] = []
-    problems = list(found.problems)
+    problems = [
+        FileProblem(_rel(str(base / p.path), repo), p.kind, p.message) for p in found.problems
+    ]
     cacheable = True
     for framework in frameworks:
         runner = api["runners"][framework]()
@@ -248,22 +339,32 @@ def _run(found: Survey, frameworks: list[str], mapping: Any) -> tuple[IacFacts, 
                 )
         except Exception as exc:  # noqa: BLE001 - one framework failing leaves the others
             problems.append(
-                FileProblem(".", "framework", f"checkov's {framework} scan failed: {exc}")
+                FileProblem(
+                    _rel(str(base), repo), "framework", f"checkov's {framework} scan failed: {exc}"
+                )
             )
             continue
         if sink.getvalue():
             log.debug("checkov %s printed: %s", framework, sink.getvalue()[:2000])
-        for report in reports if isinstance(reports, list) else [reports]:
-            for record in (*report.failed_checks, *report.passed_checks, *report.skipped_checks):
-                findings.append(_finding(record, framework, base))
+        report_list = reports if isinstance(reports, list) else [reports]
+        if observe is not None:
+            observe(framework, report_list)
+        modules = _ModuleNames(runner, repo) if framework == "terraform" else None
+        for record, module in _records(runner, report_list):
+            origin = modules.origin(module) if modules is not None else None
+            findings.append(_finding(record, framework, repo, origin))
+        for report in report_list:
             for path in report.parsing_errors:
                 problems.append(
                     FileProblem(
-                        _rel(path, base), "parse", f"checkov could not parse it as {framework}"
+                        _rel(path, repo), "parse", f"checkov could not parse it as {framework}"
                     )
                 )
         if framework == "terraform":
-            outside = _terraform_resources(runner.definitions or {}, base, resources, providers)
+            assert modules is not None
+            outside = _terraform_resources(
+                runner.definitions or {}, base, repo, modules, resources, providers
+            )
             cacheable = cacheable and not outside
         elif framework == "cloudformation":
             # checkov knows each resource's full line range (logical id to last property);
@@ -273,10 +374,11 @@ def _run(found: Survey, frameworks: list[str], mapping: Any) -> tuple[IacFacts, 
                 for f in findings
                 if f.framework == framework
             }
-            _cfn_resources(runner.definitions or {}, base, resources, ranges)
+            _cfn_resources(runner.definitions or {}, repo, resources, ranges)
     problems = _dedupe_problems(problems)
     facts = IacFacts(
         root=str(found.root),
+        repo_root=str(repo),
         frameworks=tuple(frameworks),
         findings=tuple(findings),
         resources=tuple(resources),
@@ -295,11 +397,103 @@ def _escape(path: str) -> str:
     return re.escape(path)
 
 
-def _rel(path: str, base: Path) -> str:
+def _rel(path: str, repo: Path) -> str:
+    """``path`` relative to the repository root, '/'-separated; ``../`` when outside it."""
+    file = Path(path)
+    if not file.is_absolute():
+        file = repo / file
     try:
-        return Path(path).resolve().relative_to(base).as_posix()
-    except ValueError:
-        return Path(path).as_posix()
+        file = file.resolve()
+    except (OSError, RuntimeError):
+        pass
+    return Path(os.path.relpath(file, repo)).as_posix()
+
+
+def _records(runner: Any, reports: list[Any]) -> list[tuple[Any, Any]]:
+    """checkov's records with the module instance each one was evaluated in.
+
+    checkov's own report keeps one record per check, file, lines, resource and result; a
+    module's resource evaluated in several root modules (or module calls) is one record there.
+    We keep one per instance: checkov's records are all here, and the instances it merged.
+    """
+    tagged: list[tuple[Any, Any]] = list(getattr(runner, "posture_records", None) or [])
+    out: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+    for record, module in tagged:
+        key = (record.get_unique_string(), _status(record), _module_key(module))
+        out[key] = (record, module)
+    seen = {(k[0], k[1]) for k in out}
+    for report in reports:
+        for record in (*report.failed_checks, *report.passed_checks, *report.skipped_checks):
+            key = (record.get_unique_string(), _status(record), "")
+            if key[:2] not in seen:  # a record our runner hooks did not see: keep it as is
+                out[key] = (record, None)
+    return list(out.values())
+
+
+def _status(record: Any) -> str:
+    result = (record.check_result or {}).get("result")
+    return str(getattr(result, "name", result))
+
+
+def _module_key(module: Any) -> str:
+    parts = []
+    while module is not None:
+        parts.append(
+            f"{getattr(module, 'path', '')}#{getattr(module, 'name', '')}"
+            f"#{getattr(module, 'foreach_idx', '')}"
+        )
+        module = getattr(module, "nested_tf_module", None)
+    return "|".join(parts)
+
+
+class _ModuleNames:
+    """Turns checkov's module objects (innermost call first) into ``ModuleOrigin``s."""
+
+    def __init__(self, runner: Any, repo: Path) -> None:
+        self.context = getattr(runner, "context", None) or {}
+        self.repo = repo
+        self.cache: dict[str, ModuleOrigin | None] = {}
+
+    def origin(self, module: Any) -> ModuleOrigin | None:
+        key = _module_key(module)
+        if key not in self.cache:
+            self.cache[key] = self._origin(module)
+        return self.cache[key]
+
+    def _origin(self, module: Any) -> ModuleOrigin | None:
+        chain = []
+        while module is not None:
+            chain.append(module)
+            module = getattr(module, "nested_tf_module", None)
+        if not chain:
+            return None
+        chain.reverse()  # outermost (called from the root module) first
+        outer = chain[0]
+        calls = []
+        for m in chain:
+            name = str(getattr(m, "name", None) or "?")
+            idx = getattr(m, "foreach_idx", None)
+            if idx is not None:
+                name += f"[{idx}]" if isinstance(idx, int) else f'["{idx}"]'
+            calls.append(name)
+        caller = str(getattr(outer, "path", ""))
+        start = end = None
+        for def_key, context in self.context.items():
+            if getattr(def_key, "file_path", None) == caller and not getattr(
+                def_key, "tf_source_modules", None
+            ):
+                block = (context.get("module") or {}).get(getattr(outer, "name", None)) or {}
+                start, end = block.get("start_line"), block.get("end_line")
+                break
+        call_path = _rel(caller, self.repo)
+        folder = call_path.rpartition("/")[0] or "."
+        return ModuleOrigin(
+            root=folder,
+            calls=tuple(calls),
+            call_path=call_path,
+            call_start=int(start) if isinstance(start, int) else None,
+            call_end=int(end) if isinstance(end, int) else None,
+        )
 
 
 def _dedupe_problems(problems: list[FileProblem]) -> list[FileProblem]:
@@ -312,7 +506,9 @@ def _dedupe_problems(problems: list[FileProblem]) -> list[FileProblem]:
     return sorted(seen.values(), key=lambda p: p.path)
 
 
-def _finding(record: Any, framework: str, base: Path) -> CheckovFinding:
+def _finding(
+    record: Any, framework: str, repo: Path, origin: ModuleOrigin | None
+) -> CheckovFinding:
     result = record.check_result or {}
     status = getattr(result.get("result"), "name", str(result.get("result")))
     lines = record.file_line_range or [None, None]
@@ -322,12 +518,13 @@ def _finding(record: Any, framework: str, base: Path) -> CheckovFinding:
         title=str(record.check_name),
         result=_RESULTS.get(str(status).upper(), "failed"),
         framework=framework,
-        path=_rel(path, base),
+        path=_rel(path, repo),
         start_line=int(lines[0]) if lines[0] else None,
         end_line=int(lines[1]) if len(lines) > 1 and lines[1] else None,
         resource=str(record.resource_address or record.resource),
         guideline=record.guideline,
         suppress_comment=result.get("suppress_comment"),
+        origin=origin,
     )
 
 
@@ -349,26 +546,29 @@ def _plain(data: Any) -> Any:
 def _terraform_resources(
     definitions: Mapping[Any, Any],
     base: Path,
+    repo: Path,
+    modules: _ModuleNames,
     resources: list[IacResource],
     providers: list[IacProvider],
 ) -> bool:
     """Fill ``resources`` and ``providers``; True when a definition lives outside ``base``."""
     outside = False
-    seen: set[str] = set()
+    seen: set[tuple[str, tuple[str, tuple[str, ...]] | None]] = set()
     for key, definition in definitions.items():
         file_path = str(getattr(key, "file_path", key))
-        rel = _rel(file_path, base)
-        if rel.startswith("/") or rel.startswith(".."):
+        rel = _rel(file_path, repo)
+        if os.path.relpath(Path(file_path).resolve(), base).startswith(".."):
             outside = True
+        origin = modules.origin(getattr(key, "tf_source_modules", None))
         for block in definition.get("resource", []) or []:
             for rtype, named in block.items():
                 for name, attrs in named.items():
                     if not isinstance(attrs, Mapping):
                         continue
                     address = str(attrs.get("__address__") or f"{rtype}.{name}")
-                    if address in seen:
+                    if (address, origin.key if origin else None) in seen:
                         continue
-                    seen.add(address)
+                    seen.add((address, origin.key if origin else None))
                     resources.append(
                         IacResource(
                             framework="terraform",
@@ -380,6 +580,7 @@ def _terraform_resources(
                             end_line=attrs.get("__end_line__"),
                             attributes=_plain(attrs),
                             provider=attrs.get("__provider_address__"),
+                            origin=origin,
                         )
                     )
         for block in definition.get("provider", []) or []:
@@ -420,12 +621,12 @@ def _provider(name: str, address: str, attrs: Mapping[str, Any], rel: str) -> Ia
 
 def _cfn_resources(
     definitions: Mapping[Any, Any],
-    base: Path,
+    repo: Path,
     resources: list[IacResource],
     ranges: Mapping[tuple[str, str], tuple[int | None, int | None]],
 ) -> None:
     for file_path, template in definitions.items():
-        rel = _rel(str(file_path), base)
+        rel = _rel(str(file_path), repo)
         body = template.get("Resources") if isinstance(template, Mapping) else None
         if not isinstance(body, Mapping):
             continue

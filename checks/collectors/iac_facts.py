@@ -33,6 +33,33 @@ class CheckovMapping:
 
 
 @dataclass(frozen=True)
+class ModuleOrigin:
+    """The Terraform module instance a resource was evaluated in.
+
+    ``root`` is the root module's folder (the configuration that instantiated the module chain),
+    ``calls`` the module calls from it down (``("db_default", "db_instance")``, with a
+    ``[key]`` suffix for ``for_each``/``count`` instances), ``call_*`` the outermost ``module``
+    block in the root module. Paths are relative to the repository root.
+    """
+
+    root: str
+    calls: tuple[str, ...]
+    call_path: str
+    call_start: int | None = None
+    call_end: int | None = None
+
+    @property
+    def key(self) -> tuple[str, tuple[str, ...]]:
+        return (self.root, self.calls)
+
+    @classmethod
+    def load(cls, data: Mapping[str, Any] | None) -> ModuleOrigin | None:
+        if not data:
+            return None
+        return cls(**{**data, "calls": tuple(data.get("calls") or ())})
+
+
+@dataclass(frozen=True)
 class CheckovFinding:
     """One checkov check evaluated on one resource."""
 
@@ -40,12 +67,13 @@ class CheckovFinding:
     title: str
     result: str  # "passed" | "failed" | "skipped"
     framework: str
-    path: str  # relative to the target's root, '/'-separated
+    path: str  # relative to the repository root, '/'-separated ("../" when outside it)
     start_line: int | None
     end_line: int | None
     resource: str
     guideline: str | None = None
     suppress_comment: str | None = None
+    origin: ModuleOrigin | None = None  # set when the file is a module reached by module calls
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,7 @@ class IacResource:
     end_line: int | None
     attributes: Mapping[str, Any] = field(hash=False, compare=False)
     provider: str | None = None  # terraform provider address: aws.default, aws.dr
+    origin: ModuleOrigin | None = None  # set when the file is a module reached by module calls
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,7 @@ class FileProblem:
 @dataclass(frozen=True)
 class IacFacts:
     root: str  # absolute path of the scanned directory or file
+    repo_root: str  # absolute path every other path in the facts is relative to
     frameworks: tuple[str, ...]
     findings: tuple[CheckovFinding, ...]
     resources: tuple[IacResource, ...]
@@ -122,9 +152,16 @@ class IacFacts:
     def load_cached(cls, data: Mapping[str, Any], mapping: CheckovMapping) -> IacFacts:
         return cls(
             root=data["root"],
+            repo_root=data["repo_root"],
             frameworks=tuple(data["frameworks"]),
-            findings=tuple(CheckovFinding(**f) for f in data["findings"]),
-            resources=tuple(IacResource(**r) for r in data["resources"]),
+            findings=tuple(
+                CheckovFinding(**{**f, "origin": ModuleOrigin.load(f.get("origin"))})
+                for f in data["findings"]
+            ),
+            resources=tuple(
+                IacResource(**{**r, "origin": ModuleOrigin.load(r.get("origin"))})
+                for r in data["resources"]
+            ),
             providers=tuple(
                 IacProvider(**{**p, "account_ids": tuple(p["account_ids"])})
                 for p in data["providers"]

@@ -36,7 +36,8 @@ def _cell(text: str) -> str:
 
 def _where(r: Result) -> str:
     where = str(r.location) if r.location else r.target
-    return f"`{_cell(where)}`" + (f" ({_cell(r.resource)})" if r.resource else "")
+    text = f"`{_cell(where)}`" + (f" ({_cell(r.resource)})" if r.resource else "")
+    return text + (f" {_cell(str(r.origin))}" if r.origin is not None else "")
 
 
 def _summary(report: ScanReport, fail_on: Severity) -> list[str]:

@@ -72,7 +72,10 @@ def _location(result: Result, declared: dict[str, Any]) -> dict[str, Any]:
         }
         if region:
             physical["region"] = region
-        return {"physicalLocation": physical}
+        located: dict[str, Any] = {"physicalLocation": physical}
+        if result.origin is not None:
+            located["logicalLocations"] = _logical(result)
+        return located
     where = declared.get(result.target)
     if where is not None and where.path:
         physical = {
@@ -86,6 +89,46 @@ def _location(result: Result, declared: dict[str, Any]) -> dict[str, Any]:
     if result.resource:
         location["logicalLocations"] = [{"name": result.resource, "kind": "resource"}]
     return location
+
+
+def _logical(result: Result) -> list[dict[str, Any]]:
+    """IaC in a shared module: the resource within its root module, and the module calls."""
+    assert result.origin is not None
+    origin = result.origin
+    out: list[dict[str, Any]] = []
+    if result.resource:
+        out.append(
+            {
+                "name": result.resource,
+                "fullyQualifiedName": f"{origin.root}:{result.resource}",
+                "kind": "resource",
+            }
+        )
+    out.append(
+        {
+            "name": ".".join(origin.calls) or origin.root,
+            "fullyQualifiedName": f"{origin.root}:" + ".".join(f"module.{c}" for c in origin.calls),
+            "kind": "module",
+        }
+    )
+    return out
+
+
+def _related(result: Result) -> list[dict[str, Any]]:
+    """The root module's module call that instantiated the shared module's resource."""
+    origin = result.origin
+    if origin is None or origin.call_location is None:
+        return []
+    call = origin.call_location
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": relative_path(call.path), "uriBaseId": "%SRCROOT%"}
+    }
+    if call.start_line:
+        physical["region"] = {"startLine": call.start_line}
+        if call.end_line and call.end_line >= call.start_line:
+            physical["region"]["endLine"] = call.end_line
+    text = f"root module {origin.root}: module " + " > ".join(origin.calls)
+    return [{"id": 1, "physicalLocation": physical, "message": {"text": mask(text)}}]
 
 
 def build(report: ScanReport) -> dict[str, Any]:
@@ -112,10 +155,13 @@ def build(report: ScanReport) -> dict[str, Any]:
                 )
                 continue
             rules.setdefault(r.check_id, _rule(r))
+            text = f"{r.title}: {r.message}" if r.message else r.title
+            if r.origin is not None:
+                text += f" ({r.origin})"
             item: dict[str, Any] = {
                 "ruleId": r.check_id,
                 "level": _LEVEL[r.severity],
-                "message": {"text": mask(f"{r.title}: {r.message}" if r.message else r.title)},
+                "message": {"text": mask(text)},
                 "locations": [_location(r, declared)],
                 "partialFingerprints": {"postureFingerprint/v1": r.fingerprint},
                 "properties": {
@@ -126,6 +172,12 @@ def build(report: ScanReport) -> dict[str, Any]:
                     "evidenceSource": r.evidence_source.value,
                 },
             }
+            related = _related(r)
+            if related:
+                item["relatedLocations"] = related
+            if r.origin is not None:
+                item["properties"]["rootModule"] = r.origin.root
+                item["properties"]["moduleCalls"] = list(r.origin.calls)
             if r.baseline:
                 item["baselineState"] = "unchanged" if r.baseline == "existing" else "new"
             if r.status is Status.WAIVED and r.waiver is not None:

@@ -43,6 +43,8 @@ def _where(result: Result) -> str:
         where = result.target
     if result.resource:
         where += f" [{result.resource}]"
+    if result.origin is not None:
+        where += f" {result.origin}"
     return where
 
 
