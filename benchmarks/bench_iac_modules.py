@@ -47,6 +47,20 @@ def checkov_count(document: Any) -> int:
     return total
 
 
+def checkov_keys(document: Any, tree: Path) -> set[tuple[str, str, str, str]]:
+    """(check, file relative to the tree, resource, result) of every checkov result."""
+    keys = set()
+    status = {"PASSED": "pass", "FAILED": "fail", "SKIPPED": "waived"}
+    for report in document if isinstance(document, list) else [document]:
+        results = report.get("results", {})
+        for kind in ("passed_checks", "failed_checks", "skipped_checks"):
+            for r in results.get(kind, []):
+                path = os.path.relpath(os.path.realpath(r["file_abs_path"]), tree.resolve())
+                result = status.get(str(r["check_result"]["result"]).upper(), "?")
+                keys.add((r["check_id"], Path(path).as_posix(), r["resource"], result))
+    return keys
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("repos", nargs="+", type=Path)
@@ -67,9 +81,15 @@ def main() -> None:
             ck_time, ck_rss, ck_cpu = measure([*ck_cmd, "--compact", "-o", "json"], env, ck_out)
             po_cmd = [sys.executable, "-m", "posture", "scan", "--iac", str(tree)]
             po_time, po_rss, po_cpu = measure([*po_cmd, "-f", "json", "--no-record"], env, po_out)
-            checkov_total = checkov_count(json.loads(ck_out.read_text() or "{}"))
+            checkov_doc = json.loads(ck_out.read_text() or "{}")
+            checkov_total = checkov_count(checkov_doc)
             results = json.loads(po_out.read_text())["results"]
             carried = [r for r in results if r["check_id"].startswith("CKV")]
+            theirs = checkov_keys(checkov_doc, tree)
+            ours = {
+                (r["check_id"], (r["location"] or {}).get("path", ""), r["resource"], r["status"])
+                for r in carried
+            }
             fingerprints = Counter(r["fingerprint"] for r in results)
             rows.append(
                 {
@@ -79,6 +99,9 @@ def main() -> None:
                     "with_module_origin": sum(1 for r in carried if r.get("origin")),
                     "root_modules": len({r["origin"]["root"] for r in carried if r.get("origin")}),
                     "duplicate_fingerprints": sum(1 for n in fingerprints.values() if n > 1),
+                    # separate processes: checkov's expansion of a few graph checks varies by run
+                    "checkov_keys_missing_in_posture": len(theirs - ours),
+                    "posture_keys_not_in_checkov": len(ours - theirs),
                     "absolute_paths": sum(
                         1
                         for r in results
@@ -96,15 +119,17 @@ def main() -> None:
     print()
     print(
         "| repository | checkov results | posture (checkov ids) | of which via a module call "
-        "| root modules | duplicate fingerprints | checkov wall / CPU / RSS "
+        "| root modules | duplicate fingerprints | checkov's not carried / posture's not in checkov "
+        "| checkov wall / CPU / RSS "
         "| posture wall / CPU / RSS |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
             f"| {r['repo']} | {r['checkov_results']} | {r['posture_checkov_results']} "
             f"({r['posture_checkov_results'] / max(1, r['checkov_results']):.2f}x) "
             f"| {r['with_module_origin']} | {r['root_modules']} | {r['duplicate_fingerprints']} "
+            f"| {r['checkov_keys_missing_in_posture']} / {r['posture_keys_not_in_checkov']} "
             f"| {r['checkov_wall_s']} s / {r['checkov_cpu_s']} s / {r['checkov_rss_mb']} MB "
             f"| {r['posture_wall_s']} s / {r['posture_cpu_s']} s / {r['posture_rss_mb']} MB |"
         )

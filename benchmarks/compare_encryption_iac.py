@@ -40,7 +40,7 @@ def main() -> None:
     os.environ.setdefault("POSTURE_CACHE_DIR", tempfile.mkdtemp())
     for tree in args.trees:
         results = scan(ScanRequest(iac_paths=[str(tree)])).results
-        ours = [r for r in results if r.check_id in RULES]
+        ours = [r for r in results if r.check_id in RULES and r.resource]
         theirs = [
             r
             for r in results
