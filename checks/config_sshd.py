@@ -219,7 +219,7 @@ def evaluate(
                 value=value,
             )
     value, d = get("loglevel")
-    if value in ("quiet", "fatal", "error"):
+    if value in ("quiet", "silent", "fatal", "error"):
         yield fail(
             "log-level", f"LogLevel {value.upper()}: logins are not recorded", d, value=value
         )

@@ -262,7 +262,7 @@ NGINX = _table(
         "backup-files",
         M,
         "a server serving files with no deny for backup suffixes (.bak, ~, .old, .sql)",
-        f"{CIS_NGINX} 2.5.3 'hidden file serving is disabled'",
+        "OWASP WSTG-CONF-04 (old, backup and unreferenced files); deny as in CIS NGINX 2.5.3",
     ),
     Topic(
         "stub-status",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -196,6 +197,12 @@ def wireguard(f: EvidenceFile, policy: Policy, declared: str | None) -> Iterator
             f, key, "PrivateKey" if key.name == "privatekey" else "PresharedKey"
         )
     hooks = " ".join(" ".join(d.args) for d in f.directives if d.name in ("postup", "preup"))
+    # PostUp = wg set %i peer <public key> preshared-key /path: the key kept outside the file
+    psk_from_file = {
+        m.group(1)
+        for m in re.finditer(r"\bpeer\s+(\S+)((?:(?!\speer\s).)*)", hooks)
+        if "preshared-key" in m.group(2)
+    }
     interface = (f.sections.get("interface") or [{}])[0]
     peers = f.sections.get("peer", [])
     is_server = "listenport" in interface
@@ -225,7 +232,8 @@ def wireguard(f: EvidenceFile, policy: Policy, declared: str | None) -> Iterator
                         d,
                         {"allowed_ips": value},
                     )
-        if "presharedkey" not in peer and "preshared-key" not in hooks:
+        public = str(peer.get("publickey", ("",))[0])
+        if "presharedkey" not in peer and public not in psk_from_file:
             yield Finding(
                 f"preshared-key:{line}",
                 f"peer at line {line} has no PresharedKey",

@@ -42,7 +42,9 @@ def _outcomes(
     parser: dict[str, Any] = {"parser": f.parser}
     if f.notes:
         parser["parser_notes"] = list(f.notes)
+    failed = 0
     for finding, match in found:
+        failed += 1
         topic = _topic(f, finding)
         message = finding.message
         key = finding.key
@@ -60,6 +62,9 @@ def _outcomes(
             if severity is not None and topic.severity is Severity.HIGH
             else topic.severity,
         )
+    if not failed:
+        topics = len(FORMATS[f.kind])
+        yield Outcome.passed(f"none of the {topics} {f.kind} topics found weak", evidence=parser)
     for note in f.notes:
         if " include " in f" {note}" and ("not read" in note or "not in the checkout" in note):
             yield Outcome.skip(note, key=f"include:{note.split(': ', 1)[0]}", evidence=parser)

@@ -212,9 +212,9 @@ def run_sshd_t(parse: SshdParse, redact: Callable[[str], str]) -> DaemonRun:
         version = _version(sshd)
         err = proc.stderr.decode("utf-8", "replace")
         if proc.returncode != 0:
-            message = _map_lines(
-                err.strip().splitlines()[-1] if err.strip() else "", str(config), where
-            )
+            lines = err.strip().splitlines()
+            first = next((e for e in lines if " line " in e), lines[-1] if lines else "")
+            message = _map_lines(first, str(config), where)
             message = redact(message)
             return DaemonRun("posture", {}, f"sshd -T refused the file: {message}")
     effective: dict[str, list[str]] = {}
