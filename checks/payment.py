@@ -178,5 +178,5 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 if facts.retired
                 else ""
             ),
-            evidence=evidence,
+            evidence=summary,
         )
