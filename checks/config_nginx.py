@@ -18,6 +18,23 @@ BACKUP_SAMPLES = ("/config.php.bak", "/config.php~", "/config.php.old", "/backup
 _WEAK_CIPHERS = ("RC4", "3DES", "DES", "NULL", "EXPORT", "EXP-", "MD5")
 
 
+def _at(block: Block) -> Directive:
+    """A stand-in directive pointing at a block's first line, in the file that holds it."""
+    return Directive(
+        str(block["context"]).split(" ", 1)[0],
+        (),
+        int(block["line"]),
+        (),
+        str(block.get("file", "")),
+    )
+
+
+def _where(block: Block) -> str:
+    """The block's line, prefixed with its file's name when it comes from an include."""
+    file = str(block.get("file", ""))
+    return f"{file.rsplit('/', 1)[-1]}:{block['line']}" if file else str(block["line"])
+
+
 def _walk(block: Block) -> Iterator[Block]:
     yield block
     for child in block.get("children", []):
@@ -166,9 +183,9 @@ def nginx(f: EvidenceFile, policy: Policy) -> Iterator[Finding]:
             and not _top(f, "ssl_protocols")
         ):
             yield Finding(
-                f"protocols-default:{server['line']}",
+                f"protocols-default:{_where(server)}",
                 "TLS served without ssl_protocols: nginx before 1.23.4 then allows TLSv1 and TLSv1.1",
-                Directive("server", (), int(server["line"])),
+                _at(server),
                 {},
             )
         if _serves_files(f, server):
@@ -183,10 +200,10 @@ def nginx(f: EvidenceFile, policy: Policy) -> Iterator[Finding]:
                 ]
                 if open_paths:
                     yield Finding(
-                        f"{key}:{server['line']}",
+                        f"{key}:{_where(server)}",
                         f"server at line {server['line']} serves files with no deny rule for {what}: "
                         f"{', '.join(open_paths)} would be served",
-                        Directive("server", (), int(server["line"])),
+                        _at(server),
                         {"not_denied": open_paths},
                     )
         for block in _walk(server):
@@ -197,16 +214,16 @@ def nginx(f: EvidenceFile, policy: Policy) -> Iterator[Finding]:
             names = {d.name for d in block["directives"]}
             if "stub_status" in names and not _guarded(block, server):
                 yield Finding(
-                    f"stub-status:{block['line']}",
+                    f"stub-status:{_where(block)}",
                     f"{context} exposes stub_status to everyone",
-                    Directive("location", (), int(block["line"])),
+                    _at(block),
                     {},
                 )
             if any(m in context.lower() for m in markers) and not _guarded(block, server):
                 yield Finding(
                     context,
                     f"{context} has neither allow/deny nor authentication",
-                    Directive("location", (), int(block["line"])),
+                    _at(block),
                     {},
                     "admin-location",
                 )
@@ -220,7 +237,7 @@ def nginx(f: EvidenceFile, policy: Policy) -> Iterator[Finding]:
                 and alias[0].args[0].endswith("/")
             ):
                 yield Finding(
-                    f"alias-traversal:{block['line']}",
+                    f"alias-traversal:{_where(block)}",
                     f"{context} with alias {alias[0].args[0]}: {prefix}../ reaches the parent folder",
                     alias[0],
                     {},

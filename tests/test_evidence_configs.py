@@ -328,3 +328,37 @@ def test_docs_list_every_topic_with_its_severity_and_source() -> None:
             row = f"| `{t.key}` | {t.severity.value} | "
             assert row in docs, row
             assert t.source in docs, t.source
+
+
+DEBIAN = {"nginx": Path("/etc/nginx"), "sshd": Path("/usr/share/openssh/sshd_config")}
+
+
+@pytest.mark.skipif(
+    not all(p.exists() for p in DEBIAN.values()), reason="Debian's nginx and openssh-server files"
+)
+def test_debian_shipped_configs_read_alike_by_the_daemons_and_by_posture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files Debian ships, laid out as in a repository that mirrors /etc: both parsers reach
+    the same findings, and the daemons accept the files posture hands them."""
+    shop = tmp_path / "shop"
+    shutil.copytree(DEBIAN["nginx"], shop / "etc" / "nginx", symlinks=False)
+    (shop / "etc" / "ssh").mkdir(parents=True)
+    shutil.copy(DEBIAN["sshd"], shop / "etc" / "ssh" / "sshd_config")
+    entries = [("etc/nginx/nginx.conf", "nginx"), ("etc/ssh/sshd_config", "sshd")]
+    verdicts = {}
+    for mode in ("daemon", "posture"):
+        if mode == "posture":
+            monkeypatch.setenv("POSTURE_CONFIG_PARSER", "posture")
+        else:
+            monkeypatch.delenv("POSTURE_CONFIG_PARSER", raising=False)
+        results = [r for r in _scan_folder(shop, entries) if r.check_id.startswith("ACCESS-")]
+        verdicts[mode] = {(r.target, r.check_id, r.status.value, r.key) for r in results}
+        parsers = {str(r.evidence.get("parser")) for r in results if "parser" in r.evidence}
+        if mode == "daemon":
+            assert {p.split(" (")[0] for p in parsers} == {"sshd -T", "nginx -t"}, parsers
+    assert verdicts["daemon"] == verdicts["posture"]
+    keys = {k for _, _, status, k in verdicts["daemon"] if status == "fail"}
+    # Debian's defaults: passwords allowed, X11 forwarding on, TLSv1/1.1 in nginx.conf
+    assert {"password", "x11-forwarding"} <= keys
+    assert any(k and k.startswith("protocols:") for k in keys)

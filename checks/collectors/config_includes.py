@@ -46,6 +46,7 @@ def _candidates(pattern: str, base: Path, root: Path, system_dir: str) -> list[s
 def resolve(pattern: str, *, base: Path, root: Path, system_dir: str) -> Included:
     """The files an include pattern names, as found in the checkout (sorted, like glob(3))."""
     outside = False
+    empty_folder = False
     for candidate in _candidates(pattern, base, root, system_dir):
         if not Path(os.path.normpath(candidate)).is_relative_to(root):
             outside = True  # ../../etc/shadow climbs out before anything is read
@@ -59,6 +60,11 @@ def resolve(pattern: str, *, base: Path, root: Path, system_dir: str) -> Include
                 files.append(path)
         if files:
             return Included(tuple(files), None)
+        folder = Path(candidate).parent
+        if glob.has_magic(candidate) and folder.is_dir() and inside(folder, root):
+            empty_folder = True  # like the daemons: a wildcard matching nothing includes nothing
     if outside:
         return Included((), f"include {pattern} leads outside the scanned folder: not read")
+    if empty_folder:
+        return Included((), None)
     return Included((), f"include {pattern} is not in the checkout: its settings were not seen")
