@@ -97,6 +97,8 @@ def test_card_fields_per_framework(framework: str) -> None:
         ("cardNumber", "pan"),
         ("CreditCardNumber", "pan"),
         ("cc_number_enc", "pan"),
+        ("cc_cid_enc", "cvv"),
+        ("cc_cid_status", None),
         ("ccnum", "pan"),
         ("primary_account_number", "pan"),
         ("cvv_response_code", None),

@@ -19,9 +19,10 @@ from pathlib import PurePosixPath
 # --- classifying a name -------------------------------------------------------------------------
 
 _CVV = re.compile(
-    r"(?:card_|cc_|credit_card_|payment_card_|payment_)?(?:cvv2?|cvc2?|cvn|cav2?)"
+    r"(?:(?:card_|cc_|credit_card_|payment_card_|payment_)?(?:cvv2?|cvc2?|cvn|cav2?)"
     r"|(?:card_|cc_|credit_card_)(?:cid|csc|security_code)"
-    r"|card_verification(?:_value|_code|_number)?|verification_value|card_security_code"
+    r"|card_verification(?:_value|_code|_number)?|verification_value|card_security_code)"
+    r"(?:_enc|_encrypted)?"  # Magento's quote_payment.cc_cid_enc: encrypted, still a CVV
 )
 _PAN = re.compile(
     r"(?:encrypted_)?(?:card|cc|credit_card|debit_card|payment_card|bank_card)_?"
