@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from posture.checks.collectors.evidence_files import Directive, EvidenceFile
@@ -79,7 +79,11 @@ def global_getter(f: EvidenceFile) -> Getter:
     return get
 
 
-def match_getter(block: dict[str, Any], base: Getter) -> Getter:
+def match_getter(
+    block: dict[str, Any], base: Getter, daemon: dict[str, tuple[str, ...]] | None = None
+) -> Getter:
+    """Values for a connection the block matches: sshd -T -C's where it ran, else the block's own
+    lines over the global values."""
     own: dict[str, Directive] = {}
     for d in block["directives"]:
         own.setdefault(d.name, d)  # first value wins inside a Match too
@@ -88,7 +92,7 @@ def match_getter(block: dict[str, Any], base: Getter) -> Getter:
         d = own.get(name)
         if d is None:
             return base(name)
-        value = " ".join(d.args)
+        value = daemon[name][0] if daemon and name in daemon else " ".join(d.args)
         return _CANON.get(value.lower(), value.lower()) if name not in _LISTS else value, d
 
     return get
@@ -265,13 +269,17 @@ def findings(
         yield finding, None
     for block in f.blocks:
         names = {d.name for d in block["directives"]}
-        get = match_getter(block, base)
+        get = match_getter(block, base, f.match_effective.get(int(block["line"])))
         for finding in evaluate(get, policy, lambda n, names=names: n in names):  # type: ignore[misc]
             if finding.key in global_keys or finding.directive is None:
                 continue
             if finding.directive not in block["directives"]:
                 continue  # the global value, already judged
-            yield finding, str(block["context"])
+            read_by = "sshd -T -C" if int(block["line"]) in f.match_effective else "posture"
+            yield (
+                replace(finding, evidence={**finding.evidence, "match_read_by": read_by}),
+                str(block["context"]),
+            )
 
 
 def hint_misplaced(f: EvidenceFile, finding: Finding) -> str:

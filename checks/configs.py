@@ -65,9 +65,12 @@ def _outcomes(
     if not failed:
         topics = len(FORMATS[f.kind])
         yield Outcome.passed(f"none of the {topics} {f.kind} topics found weak", evidence=parser)
+    root = f.root.rstrip("/") + "/" if f.root else ""
     for note in f.notes:
         if " include " in f" {note}" and ("not read" in note or "not in the checkout" in note):
-            yield Outcome.skip(note, key=f"include:{note.split(': ', 1)[0]}", evidence=parser)
+            where = note.split(": ", 1)[0]
+            where = where.removeprefix(root) if root else where  # keys stay machine-independent
+            yield Outcome.skip(note.removeprefix(root), key=f"include:{where}", evidence=parser)
 
 
 def _plain(found: Iterator[Finding]) -> Iterator[tuple[Finding, str | None]]:

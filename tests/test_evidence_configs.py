@@ -362,3 +362,46 @@ def test_debian_shipped_configs_read_alike_by_the_daemons_and_by_posture(
     # Debian's defaults: passwords allowed, X11 forwarding on, TLSv1/1.1 in nginx.conf
     assert {"password", "x11-forwarding"} <= keys
     assert any(k and k.startswith("protocols:") for k in keys)
+
+
+def test_a_fix_written_inside_a_match_block_is_pointed_out(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "sshd" / "password.match-scope.bad", tmp_path / "sshd_config")
+    results = _scan_folder(tmp_path, [("sshd_config", "sshd")])
+    password = next(r for r in results if r.key == "password")
+    assert "is inside 'Match User deploy' and applies only there" in password.message
+    assert password.location is not None and password.location.start_line is None
+
+
+def test_include_keys_do_not_depend_on_where_the_checkout_lives(tmp_path: Path) -> None:
+    keys = []
+    for name in ("a", "b"):
+        shop = tmp_path / name / "deep" / "er"
+        shop.mkdir(parents=True)
+        (shop / "sshd_config").write_text("Include /etc/ssh/sshd_config.d/*.conf\n")
+        results = _scan_folder(shop, [("sshd_config", "sshd")])
+        keys.append({r.key for r in results if (r.key or "").startswith("include:")})
+    assert keys[0] == keys[1] == {"include:sshd_config:1"}
+
+
+@pytest.mark.parametrize(
+    ("criteria", "read_by"),
+    [
+        ("Address 10.0.0.0/8", "sshd -T -C"),
+        ("User deploy Host *.example.com", "posture"),  # a wildcard: no connection to build
+        ("Group admins", "posture"),  # needs this host's group database
+    ],
+)
+def test_match_blocks_are_read_by_sshd_for_a_connection_they_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, criteria: str, read_by: str
+) -> None:
+    monkeypatch.delenv("POSTURE_CONFIG_PARSER", raising=False)
+    if shutil.which("sshd") is None:
+        pytest.skip("sshd is not installed")
+    (tmp_path / "sshd_config").write_text(
+        f"PasswordAuthentication no\nMatch {criteria}\n    PasswordAuthentication yes\n"
+    )
+    results = _scan_folder(tmp_path, [("sshd_config", "sshd")])
+    match = [r for r in results if r.key == f"password@Match {criteria}"]
+    assert len(match) == 1 and match[0].location is not None
+    assert match[0].location.start_line == 3
+    assert match[0].evidence["match_read_by"] == read_by

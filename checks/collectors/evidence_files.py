@@ -52,6 +52,8 @@ class EvidenceFile:
     ] = ()  # nginx blocks / sshd Match blocks: {"context": ..., "line": ..., "directives": [...]}
     parser: str = "posture"  # or the daemon that parsed it: "sshd -T (OpenSSH_9.2)", "nginx -t ..."
     effective: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sshd -T's values
+    # sshd: Match block line -> sshd -T -C's values for a connection that block matches
+    match_effective: dict[int, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # includes not read, why the daemon was not used, ...
     root: str = ""  # the scanned folder: files the config names are read only inside it
     referenced: dict[str, Any] = field(default_factory=dict)  # facts of files it names (dh bits)
@@ -231,6 +233,7 @@ def _parse_sshd_file(path: Path, text: str, mode: int, root: Path) -> EvidenceFi
         blocks=tuple(blocks.values()),
         parser=run.parser,
         effective=run.effective,
+        match_effective=run.matches,
         notes=tuple(notes),
         root=str(root),
     )

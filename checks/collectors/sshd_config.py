@@ -156,6 +156,52 @@ class DaemonRun:
     parser: str  # "sshd -T (OpenSSH_9.2 ...)" or "posture"
     effective: dict[str, tuple[str, ...]]  # keyword -> each value line sshd printed
     note: str | None  # why the daemon was not used, or what it refused
+    # Match block line -> sshd -T -C's values for a connection that block matches
+    matches: dict[int, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+
+# A connection no Match criterion names: documentation addresses, a user nobody has.
+_SPEC_DEFAULTS = {
+    "user": "posture-check",
+    "host": "client.invalid",
+    "addr": "192.0.2.10",
+    "laddr": "192.0.2.1",
+    "lport": "22",
+}
+_CRITERIA = {
+    "user": "user",
+    "host": "host",
+    "address": "addr",
+    "localaddress": "laddr",
+    "localport": "lport",
+    "rdomain": "rdomain",
+}
+
+
+def connection_spec(criteria: tuple[str, ...]) -> str | None:
+    """A -C spec for a connection the Match criteria select, or None when posture cannot build
+    one (Group needs the host's group database; negations and wildcards need a guess)."""
+    import ipaddress
+
+    spec = dict(_SPEC_DEFAULTS)
+    words = list(criteria)
+    if [w.lower() for w in words] == ["all"]:
+        return ",".join(f"{k}={v}" for k, v in spec.items())
+    if len(words) % 2:
+        return None
+    for keyword, pattern in zip(words[::2], words[1::2], strict=True):
+        key = _CRITERIA.get(keyword.lower())
+        first = pattern.split(",")[0]
+        if key is None or first.startswith("!") or any(c in first for c in "*?"):
+            return None
+        if key == "addr" or key == "laddr":
+            try:
+                net = ipaddress.ip_network(first, strict=False)
+            except ValueError:
+                return None
+            first = str(next(iter(net.hosts()), net.network_address))
+        spec[key] = first
+    return ",".join(f"{k}={v}" for k, v in spec.items())
 
 
 def daemon_disabled() -> bool:
@@ -217,12 +263,37 @@ def run_sshd_t(parse: SshdParse, redact: Callable[[str], str]) -> DaemonRun:
             message = _map_lines(first, str(config), where)
             message = redact(message)
             return DaemonRun("posture", {}, f"sshd -T refused the file: {message}")
+        matches: dict[int, dict[str, tuple[str, ...]]] = {}
+        for ln in parse.lines:
+            if ln.name != "match" or ln.file != parse.lines[0].file:
+                continue  # Match blocks of included files: posture's reading only
+            spec = connection_spec(ln.args)
+            if spec is None:
+                continue
+            try:
+                matched = subprocess.run(
+                    [sshd, "-T", "-f", str(config), "-o", f"HostKey={key}", "-C", spec],
+                    capture_output=True,
+                    timeout=DAEMON_TIMEOUT,
+                    check=False,
+                    stdin=subprocess.DEVNULL,
+                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+                    cwd=tmp,
+                )
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            if matched.returncode == 0:
+                matches[ln.line] = _values(matched.stdout)
+    return DaemonRun(f"sshd -T ({version})", _values(proc.stdout), None, matches)
+
+
+def _values(stdout: bytes) -> dict[str, tuple[str, ...]]:
     effective: dict[str, list[str]] = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+    for line in stdout.decode("utf-8", "replace").splitlines():
         name, _, value = line.partition(" ")
         if name:
             effective.setdefault(name.lower(), []).append(value.strip())
-    return DaemonRun(f"sshd -T ({version})", {k: tuple(v) for k, v in effective.items()}, None)
+    return {k: tuple(v) for k, v in effective.items()}
 
 
 def _map_lines(message: str, config: str, where: list[tuple[str, int]]) -> str:
