@@ -267,4 +267,10 @@ def _root_of(target: Target, ctx: CollectContext) -> Path | None:
 @collector(name="evidence_file", target=TargetKind.CONFIG)
 def collect_evidence_file(target: Target, ctx: CollectContext) -> EvidenceFile:
     path = Path(target.options.get("abs_path") or target.name)
-    return parse_evidence(path, target.options.get("kind"), _root_of(target, ctx))
+    root = _root_of(target, ctx)
+    if root is not None:
+        from posture.checks.collectors.config_includes import inside
+
+        if not inside(path, root):
+            raise CollectError(f"{target.name}: leads outside the scanned folder: not read")
+    return parse_evidence(path, target.options.get("kind"), root)

@@ -22,6 +22,7 @@ from posture.checks.collectors.config_includes import MAX_DEPTH, resolve
 
 SYSTEM_DIR = "/etc/ssh"
 DAEMON_TIMEOUT = 10.0
+MAX_MATCH_RUNS = 32  # sshd -T -C runs per file, one per Match block
 DISABLE_ENV = "POSTURE_CONFIG_PARSER"  # "posture": never run the daemons' own parsers
 ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication"}
 # Lines sshd -T must not see: they name files (read at start-up) or are inlined by posture.
@@ -264,8 +265,9 @@ def run_sshd_t(parse: SshdParse, redact: Callable[[str], str]) -> DaemonRun:
             message = redact(message)
             return DaemonRun("posture", {}, f"sshd -T refused the file: {message}")
         matches: dict[int, dict[str, tuple[str, ...]]] = {}
-        for ln in parse.lines:
-            if ln.name != "match" or ln.file != parse.lines[0].file:
+        blocks = [ln for ln in parse.lines if ln.name == "match"][:MAX_MATCH_RUNS]
+        for ln in blocks:
+            if ln.file != parse.lines[0].file:
                 continue  # Match blocks of included files: posture's reading only
             spec = connection_spec(ln.args)
             if spec is None:
