@@ -14,6 +14,7 @@ CIS_SSH = "CIS Ubuntu Linux 22.04 LTS Benchmark 5.2 (Configure SSH Server)"
 SSHD_MAN = "sshd_config(5)"
 OVPN_HARD = "OpenVPN Hardening guide (community wiki)"
 OVPN_MAN = "openvpn(8) 2.6 reference manual"
+OVPN_HOWTO = "OpenVPN HOWTO, Hardening OpenVPN Security"
 WG = "WireGuard documentation"
 CIS_NGINX = "CIS NGINX Benchmark v2.0.0"
 MOZ_TLS = "Mozilla Server Side TLS (intermediate)"
@@ -170,6 +171,12 @@ OPENVPN = _table(
         M,
         "a client that does not check the server's certificate usage",
         f"{OVPN_HARD} (X.509 key usage)",
+    ),
+    Topic(
+        "privileges",
+        L,
+        "a server that keeps root privileges (no user/group to drop to)",
+        f"{OVPN_HOWTO} (reduced privileges)",
     ),
     Topic("static-key", M, "static-key mode (secret): no forward secrecy", f"{OVPN_MAN} --secret"),
     Topic("key-mode", H, "inline private key in a file readable by group or others", OVPN_MAN),

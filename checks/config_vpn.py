@@ -151,6 +151,13 @@ def openvpn(f: EvidenceFile, policy: Policy) -> Iterator[Finding]:
                 _first(f, "client"),
                 {},
             )
+    if _is_server(f) and _first(f, "user") is None:
+        yield Finding(
+            "privileges",
+            "the server keeps root privileges: no user (and group) to drop to after start",
+            _first(f, "server", "mode", "server-bridge", "tls-server"),
+            {},
+        )
     d = _first(f, "secret")
     if d is not None or _first(f, "<secret>") is not None:
         yield Finding(
