@@ -418,3 +418,16 @@ def test_a_configured_file_that_is_a_symlink_out_of_the_folder_is_not_read(tmp_p
     assert "leads outside the scanned folder" in errors[0].message
     assert PASSWD_MARK not in repr([r.to_dict() for r in results])
     assert any(r.target == "nginx.conf" and r.status is not Status.ERROR for r in results)
+
+
+def test_include_loops_end(tmp_path: Path) -> None:
+    (tmp_path / "a.conf").write_text("include *.conf;\nserver_tokens off;\n")
+    (tmp_path / "b.conf").write_text("include *.conf;\n")
+    (tmp_path / "sshd_config").write_text(
+        "Include sshd_config\nInclude other\nPermitRootLogin no\n"
+    )
+    (tmp_path / "other").write_text("Include sshd_config\n")
+    results = _scan_folder(tmp_path, [("a.conf", "nginx"), ("sshd_config", "sshd")])
+    assert not [r for r in results if r.status is Status.ERROR]
+    notes = [n for r in results for n in r.evidence.get("parser_notes", [])]
+    assert any("include loop" in n for n in notes)

@@ -109,8 +109,16 @@ def _unquote(word: str) -> str:
     return word
 
 
-def expand(path: Path, text: str, root: Path, notes: list[str], depth: int = 0) -> list[Token]:
+def expand(
+    path: Path,
+    text: str,
+    root: Path,
+    notes: list[str],
+    depth: int = 0,
+    chain: frozenset[Path] = frozenset(),
+) -> list[Token]:
     """Tokens of the file with every include inlined where the checkout holds it."""
+    chain = chain | {path.resolve()}
     main = str(path)
     out: list[Token] = []
     stream = tokens(text, main)
@@ -131,12 +139,15 @@ def expand(path: Path, text: str, root: Path, notes: list[str], depth: int = 0) 
                 if found.note:
                     notes.append(f"{tok.file}:{tok.line}: {found.note}")
                 for inc in found.files:
+                    if inc.resolve() in chain:
+                        notes.append(f"{tok.file}:{tok.line}: include loop through {inc}")
+                        continue
                     try:
                         inc_text = read_text(inc)
                     except Exception as exc:  # noqa: BLE001 - an unreadable include is a note
                         notes.append(f"{tok.file}:{tok.line}: {exc}")
                         continue
-                    out += expand(inc, inc_text, root, notes, depth + 1)
+                    out += expand(inc, inc_text, root, notes, depth + 1, chain)
             continue
         out.append(tok)
         i += 1
