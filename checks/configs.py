@@ -1,26 +1,26 @@
-"""Access-related evidence files: VPN configs (WireGuard, OpenVPN), sshd_config, nginx."""
+"""Access-related evidence files: VPN configs (WireGuard, OpenVPN), sshd_config, nginx.
+
+Each check judges the topics of its format (checks/config_topics.py lists them with their
+severity and source); every result says which parser read the file: the daemon's own
+(sshd -T, nginx -t) where it is installed, else posture's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from posture.checks.collectors.evidence_files import Directive, EvidenceFile, collect_evidence_file
-from posture.model import Area, Location, Severity, TargetKind
+from posture.checks import config_nginx, config_sshd, config_vpn
+from posture.checks.collectors.evidence_files import EvidenceFile, collect_evidence_file
+from posture.checks.config_sshd import Finding
+from posture.checks.config_topics import FORMATS, Topic
+from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
 __all__ = ["collect_evidence_file"]
 
 SSH = "https://infosec.mozilla.org/guidelines/openssh"
-
-
-def _at(f: EvidenceFile, line: int | None) -> Location:
-    return Location(f.path, line, line)
-
-
-def _last(f: EvidenceFile, name: str) -> Directive | None:
-    found = [d for d in f.directives if d.name == name and not d.context]
-    return found[0] if f.kind == "sshd" and found else (found[-1] if found else None)
 
 
 def _declared_tunnel(ctx: CheckContext, path: str) -> str | None:
@@ -32,6 +32,56 @@ def _declared_tunnel(ctx: CheckContext, path: str) -> str | None:
     return access.vpn.tunnel
 
 
+def _topic(f: EvidenceFile, finding: Finding) -> Topic:
+    return FORMATS[f.kind][finding.topic or finding.key.split(":", 1)[0]]
+
+
+def _outcomes(
+    f: EvidenceFile, found: Iterator[tuple[Finding, str | None]], severity: Severity | None = None
+) -> Iterator[Outcome]:
+    parser: dict[str, Any] = {"parser": f.parser}
+    if f.notes:
+        parser["parser_notes"] = list(f.notes)
+    failed = 0
+    for finding, match in found:
+        failed += 1
+        topic = _topic(f, finding)
+        message = finding.message
+        key = finding.key
+        if match:
+            message = f"{match}: {message}"
+            key = f"{finding.key}@{match}"
+        if f.kind == "sshd" and match is None:
+            message += config_sshd.hint_misplaced(f, finding)
+        yield Outcome.fail(
+            message,
+            location=config_sshd.location(f, finding.directive),
+            evidence={**finding.evidence, "topic": topic.key, "source": topic.source, **parser},
+            key=key,
+            severity=severity
+            if severity is not None and topic.severity is Severity.HIGH
+            else topic.severity,
+        )
+    if not failed:
+        topics = len(FORMATS[f.kind])
+        yield Outcome.passed(f"none of the {topics} {f.kind} topics found weak", evidence=parser)
+    root = f.root.rstrip("/") + "/" if f.root else ""
+    for note in f.notes:
+        if " include " in f" {note}" and ("not read" in note or "not in the checkout" in note):
+            where = note.split(": ", 1)[0]
+            where = where.removeprefix(root) if root else where  # keys stay machine-independent
+            yield Outcome.skip(note.removeprefix(root), key=f"include:{where}", evidence=parser)
+
+
+def _plain(found: Iterator[Finding]) -> Iterator[tuple[Finding, str | None]]:
+    for finding in found:
+        yield finding, None
+
+
+def _policy(ctx: CheckContext) -> Any:
+    return ctx.policy.get
+
+
 @check(
     id="ACCESS-VPN-CONFIG",
     title="VPN configuration weak or contradicts the declaration",
@@ -39,178 +89,78 @@ def _declared_tunnel(ctx: CheckContext, path: str) -> str | None:
     severity=Severity.HIGH,
     target=TargetKind.CONFIG,
     facts="evidence_file",
-    description="WireGuard: private key readable by others, tunnel mode differing from the one "
-    "declared in controls.access.vpn. OpenVPN: legacy ciphers (BF-CBC ...), no tls-auth/tls-crypt, "
-    "tls-version-min below 1.2.",
-    remediation="Keep VPN keys mode 0600, use AES-256-GCM or ChaCha20 with tls-crypt and TLS >= 1.2, "
-    "and route traffic as declared.",
+    description="WireGuard: private key readable by others or kept inline, a server's peers allowed "
+    "far more addresses than one client serves, peers without a preshared key, tunnel mode "
+    "differing from controls.access.vpn. OpenVPN: legacy ciphers, weak auth digest, compression "
+    "(VORACLE), small Diffie-Hellman parameters (the dh file is read), duplicate-cn, client "
+    "certificates not required, no tls-auth/tls-crypt, tls-version-min below 1.2, "
+    "script-security 3, clients not checking the server certificate, static keys, inline keys.",
+    remediation="Keep VPN keys out of the repository and mode 0600; OpenVPN: AES-256-GCM or "
+    "ChaCha20-Poly1305, auth SHA256+, no compression, dh >= 2048 (or ECDH), tls-crypt, "
+    "tls-version-min 1.2, remote-cert-tls server; WireGuard: one /32 (or /128) per client peer "
+    "and a PresharedKey.",
     references=[
         "https://www.wireguard.com/quickstart/",
         "https://community.openvpn.net/openvpn/wiki/Hardening",
+        "https://openvpn.net/community-resources/reference-manual-for-openvpn-2-6/",
     ],
 )
 def vpn_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     if f.kind == "wireguard":
-        key = next((d for d in f.directives if d.name == "privatekey"), None)
-        if key is not None and f.mode & 0o077:
-            yield Outcome.fail(
-                f"file holding the private key is mode {oct(f.mode)}: readable by others",
-                location=_at(f, key.line),
-                evidence={"mode": oct(f.mode)},
-                key="key-mode",
-                severity=Severity.HIGH,
-            )
-        allowed = [d for d in f.directives if d.name == "allowedips"]
-        full = any("0.0.0.0/0" in d.args[0] or "::/0" in d.args[0] for d in allowed)
-        actual = "full" if full else "split"
         declared = _declared_tunnel(ctx, f.path)
-        if declared and declared != actual and allowed:
-            yield Outcome.fail(
-                f"declared {declared}-tunnel VPN, but the config routes a {actual} tunnel",
-                location=_at(f, allowed[0].line),
-                evidence={
-                    "declared": declared,
-                    "configured": actual,
-                    "allowed_ips": [d.args[0] for d in allowed],
-                },
-                key="tunnel-contradiction",
-                severity=Severity.MEDIUM,
-            )
+        yield from _outcomes(f, _plain(config_vpn.wireguard(f, _policy(ctx), declared)))
     elif f.kind == "openvpn":
-        weak = [str(w).upper() for w in ctx.policy.get("access.openvpn_weak_ciphers", [])]
-        for d in f.directives:
-            if d.name in ("cipher", "data-ciphers", "ncp-ciphers", "data-ciphers-fallback"):
-                bad = [c for c in ":".join(d.args).split(":") if c.upper() in weak]
-                if bad:
-                    yield Outcome.fail(
-                        f"legacy cipher {', '.join(bad)}",
-                        location=_at(f, d.line),
-                        evidence={"directive": d.name, "ciphers": bad},
-                        key=f"cipher:{d.line}",
-                    )
-        if not any(d.name in ("tls-auth", "tls-crypt", "tls-crypt-v2") for d in f.directives):
-            yield Outcome.fail(
-                "no tls-auth or tls-crypt: the TLS handshake is open to anyone",
-                location=_at(f, None),
-                key="no-tls-crypt",
-                severity=Severity.MEDIUM,
-            )
-        minimum = next((d for d in f.directives if d.name == "tls-version-min"), None)
-        if minimum is None or minimum.args[:1] and minimum.args[0] in ("1.0", "1.1"):
-            yield Outcome.fail(
-                "tls-version-min is "
-                + (minimum.args[0] if minimum else "not set (TLS 1.0 allowed)"),
-                location=_at(f, minimum.line if minimum else None),
-                key="tls-min",
-                severity=Severity.MEDIUM,
-            )
+        yield from _outcomes(f, _plain(config_vpn.openvpn(f, _policy(ctx))))
     else:
         yield Outcome.skip(f"not a VPN configuration ({f.kind})")
 
 
 @check(
     id="ACCESS-SSHD-CONFIG",
-    title="SSH server allows password or root login, or weak algorithms",
+    title="SSH server allows password or root login, weak algorithms or loose limits",
     area=Area.ACCESS,
     severity=Severity.HIGH,
     target=TargetKind.CONFIG,
     facts="evidence_file",
-    remediation="PasswordAuthentication no, PermitRootLogin no (or prohibit-password), and only the "
-    "ciphers, MACs and key exchanges of Mozilla's modern OpenSSH guideline.",
-    references=[SSH],
+    description="The effective configuration (sshd -T where OpenSSH is installed; else posture's "
+    "reading: first value wins, Include inside the scanned folder, Match blocks apart): password, "
+    "keyboard-interactive, empty-password, root, host-based and rhosts login, user environment, "
+    "agent/TCP/X11/tunnel forwarding, GatewayPorts, MaxAuthTries, LoginGraceTime, MaxStartups, "
+    "ciphers/MACs/key exchange against Mozilla's modern list, DSA host keys, StrictModes, "
+    "LogLevel; each Match block that weakens one of them.",
+    remediation="PasswordAuthentication no, PermitRootLogin no (or prohibit-password), no "
+    "forwarding you do not use, MaxAuthTries 4, LoginGraceTime 60, MaxStartups 10:30:60, and only "
+    "the ciphers, MACs and key exchanges of Mozilla's modern OpenSSH guideline.",
+    references=[SSH, "https://man.openbsd.org/sshd_config"],
 )
 def sshd_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     if f.kind != "sshd":
         yield Outcome.skip(f"not an sshd_config ({f.kind})")
         return
-    password = _last(f, "passwordauthentication")
-    if password is None or password.args[:1] != ("no",):
-        yield Outcome.fail(
-            "password login allowed" + ("" if password else " (default: yes)"),
-            location=_at(f, password.line if password else None),
-            key="password",
-        )
-    root = _last(f, "permitrootlogin")
-    if root is None or root.args[:1] == ("yes",):
-        value = root.args[0] if root else "prohibit-password (default)"
-        if root is not None:
-            yield Outcome.fail(f"PermitRootLogin {value}", location=_at(f, root.line), key="root")
-    for name, policy_key, label in (
-        ("ciphers", "access.sshd_weak_ciphers", "cipher"),
-        ("macs", "access.sshd_weak_macs", "MAC"),
-        ("kexalgorithms", "access.sshd_weak_kex", "key exchange"),
-    ):
-        d = _last(f, name)
-        if d is None:
-            continue
-        weak = {str(w).lower() for w in ctx.policy.get(policy_key, [])}
-        bad = [a for a in ",".join(d.args).split(",") if a.lower().lstrip("+") in weak]
-        if bad:
-            yield Outcome.fail(
-                f"weak {label}: {', '.join(bad)}",
-                location=_at(f, d.line),
-                evidence={label: bad},
-                key=name,
-                severity=Severity.MEDIUM,
-            )
+    yield from _outcomes(f, config_sshd.findings(f, _policy(ctx)))
 
 
 @check(
     id="ACCESS-NGINX-CONFIG",
-    title="nginx allows old TLS or leaves admin locations open",
+    title="nginx allows old TLS, discloses files or leaves admin locations open",
     area=Area.ACCESS,
     severity=Severity.HIGH,
     target=TargetKind.CONFIG,
     facts="evidence_file",
-    remediation="ssl_protocols TLSv1.2 TLSv1.3; and protect admin locations with allow/deny, "
-    "auth_basic or auth_request (plus MFA in the application).",
+    description="Checked by nginx -t where nginx is installed, judged on posture's block parser: "
+    "ssl_protocols, ssl_ciphers, ssl_dhparam size, server_tokens, autoindex, .git/.env and backup "
+    "files served, stub_status and admin locations open to all, alias path traversal.",
+    remediation="ssl_protocols TLSv1.2 TLSv1.3; server_tokens off; autoindex off; "
+    "location ~ /\\. { deny all; } and a deny rule for backup suffixes; protect admin and "
+    "stub_status locations with allow/deny, auth_basic or auth_request (plus MFA in the application).",
     references=[
         "https://ssl-config.mozilla.org/",
         "https://nginx.org/en/docs/http/ngx_http_access_module.html",
+        "https://www.cisecurity.org/benchmark/nginx",
     ],
 )
 def nginx_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     if f.kind != "nginx":
         yield Outcome.skip(f"not an nginx configuration ({f.kind})")
         return
-    for d in f.directives:
-        if d.name == "ssl_protocols":
-            old = [p for p in d.args if p in ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")]
-            if old:
-                yield Outcome.fail(
-                    f"ssl_protocols allows {' '.join(old)}",
-                    location=_at(f, d.line),
-                    evidence={"protocols": list(d.args)},
-                    key=f"protocols:{d.line}",
-                )
-        if d.name == "ssl_ciphers":
-            spec = " ".join(d.args).strip("'\"").upper()
-            enabled = [
-                t for t in spec.replace("+", ":").split(":") if t and not t.startswith(("!", "-"))
-            ]
-            weak = [
-                c
-                for c in ("RC4", "3DES", "DES-CBC3", "NULL", "EXPORT", "MD5")
-                if any(c in token for token in enabled)
-            ]
-            if weak:
-                yield Outcome.fail(
-                    f"ssl_ciphers allows {', '.join(weak)}",
-                    location=_at(f, d.line),
-                    evidence={"ciphers": spec},
-                    key=f"ciphers:{d.line}",
-                    severity=Severity.MEDIUM,
-                )
-    markers = [str(m).lower() for m in ctx.policy.get("access.admin_location_markers", [])]
-    guards = {"allow", "deny", "auth_basic", "auth_request", "satisfy", "return"}
-    for block in f.blocks:
-        context = str(block["context"])
-        if not context.startswith("location") or not any(m in context.lower() for m in markers):
-            continue
-        names = {d.name for d in block["directives"]}
-        if not names & guards:
-            yield Outcome.fail(
-                f"{context} has neither allow/deny nor authentication",
-                location=_at(f, int(block["line"])),
-                key=context,
-            )
+    yield from _outcomes(f, _plain(config_nginx.nginx(f, _policy(ctx))))

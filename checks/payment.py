@@ -14,6 +14,17 @@ from posture.plugin import CheckContext, Outcome, check
 __all__ = ["collect_card_data", "collect_declared"]
 PCI = "https://www.pcisecuritystandards.org/document_library/"
 DECLARED = EvidenceSource.DECLARED
+FRAMEWORKS = {
+    "sql": "SQL",
+    "rails": "Rails schema/migration",
+    "django": "Django model",
+    "sqlalchemy": "SQLAlchemy model",
+    "prisma": "Prisma schema",
+    "typeorm": "TypeORM entity",
+    "sequelize": "Sequelize model",
+    "laravel": "Laravel migration",
+    "magento": "Magento db_schema.xml",
+}
 
 
 @check(
@@ -107,7 +118,9 @@ def debit_accepted(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]
     target=TargetKind.REPOSITORY,
     facts="card_data",
     description="Searches every text file (honouring .gitignore) for Luhn-valid numbers in real issuer "
-    "ranges, and schemas or migrations for columns such as cvv or card_number. Matches are masked.",
+    "ranges, and where storage is defined (SQL, Rails schema.rb and migrations, Django, SQLAlchemy "
+    "and Alembic, Prisma, TypeORM, Sequelize, Laravel, Magento db_schema.xml) for card-number and "
+    "CVV columns; a migration dropping one is the fix, not a finding. Matches are masked.",
     remediation="Remove real card numbers (and rotate anything that exposed them); drop CVV columns; "
     "store processor tokens instead of PANs.",
     references=[PCI],
@@ -133,18 +146,37 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
             )
     for c in facts.columns:
         column = c.column.lower()
-        sensitive = any(
-            m in column
-            for m in ("cvv", "cvc", "cvn", "verification", "security_code", "securitycode")
+        sensitive = c.kind == "cvv" or (
+            not c.kind
+            and any(m in column for m in ("cvv", "cvc", "cvn", "verification", "security_code"))
         )
+        where = FRAMEWORKS.get(c.framework, "")
+        if where and c.table:
+            where += f", table {c.table}"
         yield Outcome.fail(
-            f"card-data column '{c.column}'" + (" (CVV must never be stored)" if sensitive else ""),
+            f"card-data column '{c.column}'"
+            + (f" ({where})" if where else "")
+            + (": CVV must never be stored" if sensitive else ""),
             location=Location(str(facts.root) + "/" + c.path, c.line, c.line),
-            evidence={"column": c.column},
+            evidence={
+                "column": c.column,
+                "kind": c.kind or ("cvv" if sensitive else "pan"),
+                "framework": c.framework,
+                "table": c.table,
+            },
             severity=Severity.CRITICAL if sensitive else Severity.HIGH,
             key=f"{c.path}:{c.column}",
         )
     if not facts.numbers and not facts.columns:
+        summary: dict[str, object] = {"files": facts.files_scanned}
+        if facts.retired:
+            summary["dropped_columns"] = [f"{c.path}:{c.line}:{c.column}" for c in facts.retired]
         yield Outcome.passed(
-            f"no card data in {facts.files_scanned} files", evidence={"files": facts.files_scanned}
+            f"no card data in {facts.files_scanned} files"
+            + (
+                f" ({len(facts.retired)} card columns dropped by migrations)"
+                if facts.retired
+                else ""
+            ),
+            evidence=summary,
         )

@@ -15,21 +15,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posture.checks.collectors.card_columns import CardField, card_fields, is_migration, live
 from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
 
 _CANDIDATE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
-_COLUMN = re.compile(
-    r"(?i)(?<![a-z0-9_])((?:card_?|cc_?|credit_?card_?|payment_?)?(?:cvv2?|cvc2?|cvn)|"
-    r"card_?verification(?:_?(?:value|code))?|card_?security_?code|"
-    r"card_?number|credit_?card_?(?:number|no)|cc_?num(?:ber)?|card_?pan|primary_?account_?number)"
-    r"(?![a-z0-9_])"
-)
-# Where a column is declared: SQL and schema files, and migrations. Model code and tests that
-# merely mention cvv (a transient attribute) are not storage.
-_SCHEMA_HINTS = ("migrat", "schema.rb", "structure.sql", "schema.prisma", "/schemas/")
-_SCHEMA_SUFFIXES = (".sql", ".prisma", ".ddl")
 _SYNTHETIC = re.compile(r"(\d)\1{6,}")  # seven equal digits in a row: a made-up number
 _SKIP_DIRS = {
     ".git",
@@ -120,6 +111,10 @@ class ColumnMatch:
     path: str
     line: int
     column: str
+    kind: str = ""  # "pan" | "cvv" (card_columns.classify)
+    framework: str = ""  # the syntax that defines it: sql, rails, django, prisma, ...
+    table: str | None = None
+    dropped: bool = False  # a migration dropping it: the fix, never a finding
 
 
 @dataclass(frozen=True)
@@ -129,6 +124,7 @@ class CardFacts:
     numbers: tuple[CardMatch, ...] = ()
     columns: tuple[ColumnMatch, ...] = ()
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    retired: tuple[ColumnMatch, ...] = ()  # dropped, or created by a migration a later one drops
 
 
 def list_files(root: Path, max_files: int) -> list[Path]:
@@ -162,9 +158,11 @@ def scan_text(path: str, text: str, schema_like: bool) -> tuple[list[CardMatch],
             if brand and luhn(digits):
                 test = digits in TEST_CARDS or bool(_SYNTHETIC.search(digits[6:-1]))
                 numbers.append(CardMatch(path, number, mask(digits), brand, test))
-        if schema_like:
-            for c in _COLUMN.finditer(line):
-                columns.append(ColumnMatch(path, number, c.group(1)))
+    if schema_like:
+        columns = [
+            ColumnMatch(path, f.line, f.column, f.kind, f.framework, f.table, f.action == "drop")
+            for f in card_fields(path, text)
+        ]
     return numbers, columns
 
 
@@ -189,13 +187,38 @@ def scan_repository(root: Path, max_bytes: int, max_files: int) -> CardFacts:
         if b"\x00" in data[:8192]:
             continue  # binary
         rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        lower = rel.lower()
-        schema_like = lower.endswith(_SCHEMA_SUFFIXES) or any(h in lower for h in _SCHEMA_HINTS)
-        found, cols = scan_text(rel, data.decode("utf-8", "replace"), schema_like)
+        # which files define storage is decided by card_columns.framework (name and content)
+        found, cols = scan_text(rel, data.decode("utf-8", "replace"), True)
         numbers += found
         columns += cols
         scanned += 1
-    return CardFacts(str(root), scanned, tuple(numbers), tuple(columns), tuple(skipped))
+    keep, retired = _live_columns(columns)
+    return CardFacts(
+        str(root), scanned, tuple(numbers), tuple(keep), tuple(skipped), tuple(retired)
+    )
+
+
+def _live_columns(columns: list[ColumnMatch]) -> tuple[list[ColumnMatch], list[ColumnMatch]]:
+    """Columns still defined, and those dropped or retired by a later migration."""
+    fields = [
+        CardField(
+            c.path,
+            c.line,
+            c.column,
+            c.kind,
+            c.framework,
+            c.table,
+            "drop" if c.dropped else "add",
+            is_migration(c.path, c.framework),
+        )
+        for c in columns
+    ]
+    keep, retired = live(fields)
+    kept = {(f.path, f.line, f.column) for f in keep}
+    return (
+        [c for c in columns if (c.path, c.line, c.column) in kept],
+        [c for c in columns if (c.path, c.line, c.column) not in kept],
+    )
 
 
 @collector(name="card_data", target=TargetKind.REPOSITORY)

@@ -2,7 +2,11 @@
 
 Kinds understood: WireGuard and OpenVPN configs, sshd_config, nginx configuration. The parsers
 are deliberately small (these formats are line-based); each keeps line numbers so findings point
-at the line to change.
+at the line to change. Where OpenSSH or nginx is installed, the daemon parses the file as well
+(sshd -T, nginx -t: see sshd_config.py and nginx_check.py) and the facts say which parser was used.
+
+Secrets never leave this module: WireGuard keys, OpenVPN inline key blocks and the like are
+replaced by a marker while parsing, and anything a daemon prints is masked before it is kept.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ MAX_BYTES = 1_000_000
 KINDS = ("wireguard", "openvpn", "sshd", "nginx")
 
 
+REDACTED = "<redacted>"
+
+
 @dataclass(frozen=True)
 class Directive:
     name: str
     args: tuple[str, ...]
     line: int
     context: tuple[str, ...] = ()  # enclosing blocks (nginx: ("http", "server", "location /admin"))
+    file: str = ""  # the included file it came from ("" for the file itself)
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,14 @@ class EvidenceFile:
     )  # wireguard [Interface]/[Peer]
     blocks: tuple[
         dict[str, Any], ...
-    ] = ()  # nginx blocks: {"context": ..., "line": ..., "directives": [...]}
+    ] = ()  # nginx blocks / sshd Match blocks: {"context": ..., "line": ..., "directives": [...]}
+    parser: str = "posture"  # or the daemon that parsed it: "sshd -T (OpenSSH_9.2)", "nginx -t ..."
+    effective: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sshd -T's values
+    # sshd: Match block line -> sshd -T -C's values for a connection that block matches
+    match_effective: dict[int, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # includes not read, why the daemon was not used, ...
+    root: str = ""  # the scanned folder: files the config names are read only inside it
+    referenced: dict[str, Any] = field(default_factory=dict)  # facts of files it names (dh bits)
 
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
@@ -65,7 +80,7 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
 
 def detect_kind(path: Path, text: str) -> str | None:
     name = path.name.lower()
-    if "[interface]" in text.lower() and re.search(r"(?im)^\s*privatekey\s*=", text):
+    if "[interface]" in text.lower() and re.search(r"(?im)^\s*(privatekey\s*=|\[peer\])", text):
         return "wireguard"
     if (
         name.endswith((".ovpn",))
@@ -114,7 +129,10 @@ def parse_wireguard(text: str) -> tuple[list[Directive], dict[str, list[dict[str
             sections.setdefault(header.group(1).lower(), []).append(current)
             continue
         key, _, value = line.partition("=")
-        directive = Directive(key.strip().lower(), (value.strip(),), number)
+        name = key.strip().lower()
+        if name in ("privatekey", "presharedkey") and value.strip():
+            value = REDACTED  # the key itself is never kept
+        directive = Directive(name, (value.strip(),), number)
         directives.append(directive)
         if current is not None:
             current[directive.name] = (value.strip(), number)
@@ -164,7 +182,7 @@ def parse_nginx(text: str) -> tuple[list[Directive], list[dict[str, Any]]]:
     return directives, blocks
 
 
-def parse_evidence(path: Path, kind: str | None = None) -> EvidenceFile:
+def parse_evidence(path: Path, kind: str | None = None, root: Path | None = None) -> EvidenceFile:
     text = read_text(path)
     kind = kind or detect_kind(path, text)
     if kind not in KINDS:
@@ -172,16 +190,87 @@ def parse_evidence(path: Path, kind: str | None = None) -> EvidenceFile:
             f"{path}: cannot tell what kind of config this is; set kind: {'|'.join(KINDS)}"
         )
     mode = stat.S_IMODE(os.stat(path).st_mode)
+    base = (root or path.parent).resolve()
     if kind == "wireguard":
         directives, sections = parse_wireguard(text)
-        return EvidenceFile(str(path), kind, tuple(directives), mode, sections)
+        return EvidenceFile(str(path), kind, tuple(directives), mode, sections, root=str(base))
     if kind == "nginx":
-        directives, blocks = parse_nginx(text)
-        return EvidenceFile(str(path), kind, tuple(directives), mode, blocks=tuple(blocks))
-    return EvidenceFile(str(path), kind, tuple(parse_keyword_lines(text)), mode)
+        from posture.checks.collectors.nginx_check import parse_nginx_tree
+
+        nginx: EvidenceFile = parse_nginx_tree(path, text, mode, base)
+        return nginx
+    if kind == "sshd":
+        return _parse_sshd_file(path, text, mode, base)
+    from posture.checks.collectors.openvpn_config import parse_openvpn
+
+    openvpn: EvidenceFile = parse_openvpn(path, text, mode, base)
+    return openvpn
+
+
+def _parse_sshd_file(path: Path, text: str, mode: int, root: Path) -> EvidenceFile:
+    from posture.checks.collectors.sshd_config import parse_sshd, run_sshd_t
+
+    parse = parse_sshd(text, path, root, read_text)
+    directives = []
+    blocks: dict[tuple[str, int], dict[str, Any]] = {}
+    for ln in parse.lines:
+        file = "" if ln.file == str(path) else ln.file
+        d = Directive(ln.name, ln.args, ln.line, (ln.match,) if ln.match else (), file)
+        directives.append(d)
+        if ln.match and ln.name != "match":
+            block = blocks.setdefault(
+                (ln.match, ln.match_line),
+                {"context": ln.match, "line": ln.match_line, "directives": [], "file": file},
+            )
+            block["directives"].append(d)
+    run = run_sshd_t(parse, mask_secrets)
+    notes = [*parse.notes, *([run.note] if run.note else [])]
+    return EvidenceFile(
+        str(path),
+        "sshd",
+        tuple(directives),
+        mode,
+        blocks=tuple(blocks.values()),
+        parser=run.parser,
+        effective=run.effective,
+        match_effective=run.matches,
+        notes=tuple(notes),
+        root=str(root),
+    )
+
+
+_SECRETISH = re.compile(r"[A-Za-z0-9+/=_-]{24,}")
+
+
+def mask_secrets(text: str) -> str:
+    """Anything key-like in text a daemon printed about a file: a long base64 or hex run with
+    digits and letters (file paths, lower-case words separated by slashes, are kept)."""
+
+    def hide(m: re.Match[str]) -> str:
+        word = m.group()
+        keyish = re.search(r"\d", word) and re.search(r"[A-Za-z]", word)
+        pathish = word.count("/") >= 2 and word.lower() == word
+        return REDACTED if keyish and not pathish else word
+
+    return _SECRETISH.sub(hide, text)
+
+
+def _root_of(target: Target, ctx: CollectContext) -> Path | None:
+    root = target.options.get("root")
+    if root:
+        return Path(str(root))
+    if ctx.config is not None:
+        return Path(ctx.config.base_dir)
+    return None
 
 
 @collector(name="evidence_file", target=TargetKind.CONFIG)
 def collect_evidence_file(target: Target, ctx: CollectContext) -> EvidenceFile:
     path = Path(target.options.get("abs_path") or target.name)
-    return parse_evidence(path, target.options.get("kind"))
+    root = _root_of(target, ctx)
+    if root is not None:
+        from posture.checks.collectors.config_includes import inside
+
+        if not inside(path, root):
+            raise CollectError(f"{target.name}: leads outside the scanned folder: not read")
+    return parse_evidence(path, target.options.get("kind"), root)
