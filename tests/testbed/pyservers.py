@@ -128,3 +128,50 @@ def version_ignoring_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
 
     threading.Thread(target=accept, daemon=True).start()
     return listener, int(listener.getsockname()[1])
+
+
+def trickling_server(mode: str, interval: float = 0.2) -> tuple[socket.socket, int]:
+    """A plain HTTP server that sends one byte every ``interval`` seconds, for ever.
+
+    ``mode`` "headers" trickles an endless header line; "body" sends complete headers announcing
+    a large body, then trickles the body. No single read ever waits long enough to time out.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            request = b""
+            while b"\r\n\r\n" not in request and len(request) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            if mode == "headers":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            else:
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                    b"Content-Length: 100000000\r\n\r\n"
+                )
+            while not stop.wait(interval):
+                conn.sendall(b"a")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                stop.set()
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
