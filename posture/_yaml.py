@@ -94,16 +94,14 @@ def load_yaml_text(text: str, path: str) -> Any:
 
 
 def load_yaml_file(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
+    from posture.safe_read import FileRefused, read_limited
+
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    if size > max_bytes:
-        raise ConfigError(f"file is {size} bytes, over the {max_bytes}-byte limit", path=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, max_bytes).decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", path=str(path)) from None
+    except FileRefused as exc:
+        raise ConfigError(f"refused: {exc.strerror}", path=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
     return load_yaml_text(text, str(path))
