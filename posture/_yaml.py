@@ -28,10 +28,20 @@ class LineList(list[Any]):
 
 
 MAX_ALIASES = 100
+# Nodes once every alias is expanded: what anything walking the data (validation, JSON, a
+# check) would visit. Ten levels of ten aliases stay under the alias cap and make 10**10.
+MAX_NODES = 1_000_000
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader with line numbers and a cap on alias uses (no "billion laughs")."""
+    """SafeLoader with line numbers, a cap on alias uses and a cap on the expanded size
+    (no "billion laughs", however few aliases it takes)."""
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            expanded_size(node, MAX_NODES)
+        return node
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -46,6 +56,42 @@ class _LineLoader(yaml.SafeLoader):
                     f"more than {MAX_ALIASES} YAML aliases: refusing to expand", line=mark.line + 1
                 )
         return super().compose_node(parent, index)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def expanded_size(root: yaml.Node, limit: int) -> int:
+    """The node count of ``root`` with aliases expanded; ``ConfigError`` over ``limit`` or when an
+    alias contains itself. Linear in the distinct nodes: each node's size is computed once."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = min(limit + 1, 1 + sum(sizes[id(c)] for c in _children(node)))
+            if sizes[key] > limit:
+                raise ConfigError(
+                    f"more than {limit} YAML nodes once aliases are expanded: refusing to load",
+                    line=node.start_mark.line + 1,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ConfigError("a YAML alias contains itself", line=node.start_mark.line + 1)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
