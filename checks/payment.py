@@ -169,5 +169,5 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
 def _unsearched(facts: CardFacts) -> list[str]:
     """Every file the search left out: over the size limit, unreadable, or past the file cap."""
     listed = [path for path, _ in facts.skipped]
-    capped = sum(1 for _, why in facts.skipped if "file cap" in why)
+    capped = sum(1 for _, why in facts.skipped if "card_scan.max_files" in why)
     return listed + ["..."] * max(0, facts.past_cap - capped)

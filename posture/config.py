@@ -157,7 +157,7 @@ class Config(_Strict):
 def load_config(path: str | Path) -> Config:
     """Read and validate posture.yaml. Raises ``ConfigError`` with file and line."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError("configuration file not found", path=str(path))
     raw = load_yaml_file(path)
     if raw is None:

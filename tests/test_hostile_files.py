@@ -68,7 +68,7 @@ def test_a_fifo_never_blocks_the_scan(
     (fifo_project / "posture.yaml").write_text(f"version: 1\n{config}\n")
     proc = run_cli(
         "scan", "-c", "posture.yaml", "--timeout", "1", "--no-record", "-f", "json",
-        "--skip", "tls", "--skip", "web", *args, cwd=fifo_project, timeout=FIFO_TIMEOUT,
+        "--skip", "web", *args, cwd=fifo_project, timeout=FIFO_TIMEOUT,
     )  # fmt: skip
     assert "Traceback" not in proc.stderr, proc.stderr
     if proc.returncode == 2:
@@ -187,13 +187,17 @@ def test_files_it_did_not_read_make_the_search_skipped_naming_them(
     (tmp_path / "a-huge-dump.sql").write_text("-- " + "x" * 5000 + "\n" + VISA + "\n")
     for i in range(6):
         (tmp_path / f"f{i}.txt").write_text("nothing here\n")
-    results = card_scan(tmp_path, run_cli, "        max_file_bytes: 2000\n        max_files: 4")
-    assert not [r for r in results if r["status"] == "pass"], results
-    skipped = [r for r in results if r["status"] == "skipped"]
-    assert len(skipped) == 1, results
-    text = json.dumps(skipped[0])
-    assert "a-huge-dump.sql" in text
-    assert "limit" in text and "files" in text
+    for overrides, expected in [
+        ("        max_file_bytes: 2000", ("a-huge-dump.sql", "2000-byte limit")),
+        # 8 files with posture.yaml: 4 past the cap
+        ("        max_files: 4", ("4 files not searched", "file cap")),
+    ]:
+        results = card_scan(tmp_path, run_cli, overrides)
+        assert not [r for r in results if r["status"] == "pass"], results
+        skipped = [r for r in results if r["status"] == "skipped"]
+        assert len(skipped) == 1, results
+        for needle in expected:
+            assert needle in str(skipped[0]["message"]), skipped
 
 
 # --- 18. one line and exit 2, never a traceback -------------------------------------------------

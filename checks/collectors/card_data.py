@@ -201,7 +201,7 @@ def scan_repository(root: Path, max_bytes: int, max_files: int) -> CardFacts:
                 continue
             data = read_limited(path, max_bytes)
         except FileRefused as exc:
-            skipped.append((rel, f"{exc.strerror} (policy controls.card_scan.max_file_bytes)"))
+            skipped.append((rel, f"{exc.strerror}, policy controls.card_scan.max_file_bytes"))
             continue
         except OSError as exc:
             skipped.append((rel, exc.strerror or "unreadable"))
@@ -217,7 +217,7 @@ def scan_repository(root: Path, max_bytes: int, max_files: int) -> CardFacts:
         scanned += 1
     for path in past_cap[:20]:
         rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        cap = "past the file cap (policy controls.card_scan.max_files)"
+        cap = f"past the file cap of {max_files}, policy controls.card_scan.max_files"
         skipped.append((rel, cap))
     return CardFacts(
         str(root),
