@@ -20,6 +20,7 @@ from posture.plugin import CheckSpec, ScanOptions
 from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
+from posture.sanitize import clean_text
 from posture.scanreport import ScanReport
 from posture.waivers import LoadedWaiver, apply_waivers, check_lifetimes, load_waiver_file
 
@@ -50,7 +51,8 @@ def build_targets(request: ScanRequest) -> list[Target]:
         parts = urlsplit(url if "://" in url else f"https://{url}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--target {url!r}: not an http(s) URL")
-        targets.append(Target(TargetKind.STOREFRONT, parts.geturl(), {"url": parts.geturl()}))
+        shown = clean_text(parts.geturl())  # no credentials or control characters in outputs
+        targets.append(Target(TargetKind.STOREFRONT, shown, {"url": parts.geturl()}))
     for path in request.iac_paths:
         p = Path(path)
         if not p.exists():

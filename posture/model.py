@@ -180,6 +180,25 @@ class Result:
     waiver: Waiver | None = None
     baseline: str | None = None  # "new" or "existing" when a baseline was given
 
+    def __post_init__(self) -> None:
+        # Messages, evidence, names and keys carry text from storefronts and pull requests: no
+        # control characters or URL credentials go any further (posture.sanitize).
+        from posture.sanitize import clean_text, clean_value
+
+        set_ = object.__setattr__
+        for name in ("title", "target", "message", "remediation"):
+            set_(self, name, clean_text(getattr(self, name), layout=name != "target"))
+        for name in ("resource", "key"):
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, clean_text(value))
+        if self.evidence:
+            set_(self, "evidence", clean_value(dict(self.evidence)))
+        if self.location is not None:
+            set_(self, "location", replace(self.location, path=clean_text(self.location.path)))
+        if self.waiver is not None:
+            set_(self, "waiver", Waiver(**clean_value(self.waiver.to_dict())))
+
     @property
     def fingerprint(self) -> str:
         """Stable across runs: check, target, file, resource and key; never evidence or lines."""
