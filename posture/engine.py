@@ -112,7 +112,7 @@ def scan(request: ScanRequest) -> ScanReport:
         results = apply_baseline(results, known)
     report = ScanReport(
         results=results,
-        warnings=warnings,
+        warnings=[clean_text(w) for w in warnings],
         targets=output.targets,
         started_at=output.started_at,
         finished_at=output.finished_at or dt.datetime.now(dt.UTC),
