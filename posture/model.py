@@ -133,7 +133,9 @@ class Target:
     declared_at: Location | None = field(default=None, hash=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind.value, "name": self.name}
+        from posture.sanitize import clean_text  # a file name in a pull request may hold ESC
+
+        out: dict[str, Any] = {"kind": self.kind.value, "name": clean_text(self.name)}
         if self.declared_at is not None:
             out["declared_at"] = self.declared_at.to_dict()
         return out

@@ -49,6 +49,9 @@ def test_the_bounded_reader_refuses_devices_fifos_and_big_files(tmp_path: Path) 
 def fifo_project(tmp_path: Path) -> Path:
     for name in ("sshd_config", "profile.json", "waivers.yaml", "baseline.json", "doc.md"):
         os.mkfifo(tmp_path / name)
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text('resource "null_resource" "x" {}\n')
+    os.mkfifo(tmp_path / "infra" / "evil.tf")
     return tmp_path
 
 
@@ -58,6 +61,7 @@ def fifo_project(tmp_path: Path) -> Path:
         ("configs: [{path: sshd_config, kind: sshd}]", ()),
         ("storefronts: [{url: 'https://127.0.0.1:9/', tls_profile: profile.json}]", ()),
         ("controls: {privacy: {incident_response_plan: doc.md}}", ()),
+        ("iac: [{path: infra}]", ()),
         ("", ("--waivers", "waivers.yaml")),
         ("", ("--baseline", "baseline.json")),
     ],

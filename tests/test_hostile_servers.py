@@ -215,3 +215,25 @@ def test_junit_is_valid_xml(hostile_outputs: dict[str, str]) -> None:
 def test_html_report_escapes_markup(hostile_outputs: dict[str, str]) -> None:
     html = hostile_outputs["r.html"]
     assert "<img src=x" not in html and "<b>bold" not in html
+
+
+def test_a_trickling_privacy_policy_times_out_within_the_bound(
+    trickler: int, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The privacy collector's fetches (policy, homepages, GPC) share the same deadline."""
+    url = f"http://127.0.0.1:{trickler}/privacy"
+    (tmp_path / "posture.yaml").write_text(
+        f"version: 1\ncontrols:\n  privacy:\n    policy_url: {url}\n"
+        "  payments: {scan_repository: false}\n"
+    )
+    started = time.monotonic()
+    proc = run_cli(
+        "scan", "-c", "posture.yaml", "--timeout", str(TIMEOUT), "--only", "privacy",
+        "-f", "json", "--no-record",
+        timeout=REQUEST_DEADLINE_FACTOR * TIMEOUT * 4 + MARGIN + 30,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
+    text = json.dumps(json.loads(proc.stdout)["results"])
+    assert "timed out" in text, text
