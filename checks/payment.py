@@ -167,10 +167,30 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
             severity=Severity.CRITICAL if sensitive else Severity.HIGH,
             key=f"{c.path}:{c.column}",
         )
+<<<<<<< HEAD
     if not facts.numbers and not facts.columns:
         summary: dict[str, object] = {"files": facts.files_scanned}
         if facts.retired:
             summary["dropped_columns"] = [f"{c.path}:{c.line}:{c.column}" for c in facts.retired]
+=======
+    unsearched = _unsearched(facts)
+    if unsearched:
+        # Files never read cannot be said to hold no card data: not a pass, and named.
+        names = [f"{path} ({why})" for path, why in facts.skipped[:10]]
+        more = len(unsearched) - len(names)
+        yield Outcome.skip(
+            f"{len(unsearched)} files not searched for card data: {'; '.join(names)}"
+            + (f" and {more} more" if more > 0 else "")
+            + f"; searched {facts.files_scanned} files",
+            evidence={
+                "files_searched": facts.files_scanned,
+                "files_not_searched": len(unsearched),
+                "not_searched": [{"path": p, "reason": why} for p, why in facts.skipped[:100]],
+            },
+            key="unsearched",
+        )
+    elif not facts.numbers and not facts.columns:
+>>>>>>> hostile
         yield Outcome.passed(
             f"no card data in {facts.files_scanned} files"
             + (
@@ -180,3 +200,10 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
             ),
             evidence=summary,
         )
+
+
+def _unsearched(facts: CardFacts) -> list[str]:
+    """Every file the search left out: over the size limit, unreadable, or past the file cap."""
+    listed = [path for path, _ in facts.skipped]
+    capped = sum(1 for _, why in facts.skipped if "card_scan.max_files" in why)
+    return listed + ["..."] * max(0, facts.past_cap - capped)

@@ -28,10 +28,20 @@ class LineList(list[Any]):
 
 
 MAX_ALIASES = 100
+# Nodes once every alias is expanded: what anything walking the data (validation, JSON, a
+# check) would visit. Ten levels of ten aliases stay under the alias cap and make 10**10.
+MAX_NODES = 1_000_000
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader with line numbers and a cap on alias uses (no "billion laughs")."""
+    """SafeLoader with line numbers, a cap on alias uses and a cap on the expanded size
+    (no "billion laughs", however few aliases it takes)."""
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            expanded_size(node, MAX_NODES)
+        return node
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -46,6 +56,42 @@ class _LineLoader(yaml.SafeLoader):
                     f"more than {MAX_ALIASES} YAML aliases: refusing to expand", line=mark.line + 1
                 )
         return super().compose_node(parent, index)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def expanded_size(root: yaml.Node, limit: int) -> int:
+    """The node count of ``root`` with aliases expanded; ``ConfigError`` over ``limit`` or when an
+    alias contains itself. Linear in the distinct nodes: each node's size is computed once."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = min(limit + 1, 1 + sum(sizes[id(c)] for c in _children(node)))
+            if sizes[key] > limit:
+                raise ConfigError(
+                    f"more than {limit} YAML nodes once aliases are expanded: refusing to load",
+                    line=node.start_mark.line + 1,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ConfigError("a YAML alias contains itself", line=node.start_mark.line + 1)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -74,6 +120,17 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return out
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    """A date or time; an impossible one (2026-02-30) is an error naming its line."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError) as exc:
+        raise ConfigError(
+            f"impossible date {node.value!r}: {exc}", line=node.start_mark.line + 1
+        ) from None
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -94,16 +151,14 @@ def load_yaml_text(text: str, path: str) -> Any:
 
 
 def load_yaml_file(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
+    from posture.safe_read import FileRefused, read_limited
+
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    if size > max_bytes:
-        raise ConfigError(f"file is {size} bytes, over the {max_bytes}-byte limit", path=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, max_bytes).decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", path=str(path)) from None
+    except FileRefused as exc:
+        raise ConfigError(f"refused: {exc.strerror}", path=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
     return load_yaml_text(text, str(path))

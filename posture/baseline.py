@@ -7,7 +7,6 @@ evidence that changes by itself), with enough context for a reviewer to read it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,10 +41,15 @@ def baseline_document(report: ScanReport) -> dict[str, Any]:
     }
 
 
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
+
+
 def load_baseline(path: str | Path) -> set[str]:
     file = Path(path)
+    from posture.safe_read import parse_json, read_limited
+
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = parse_json(read_limited(file, MAX_BASELINE_BYTES))
     except OSError as exc:
         raise ConfigError(f"cannot read baseline: {exc.strerror}", path=str(file)) from None
     except ValueError as exc:

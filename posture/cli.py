@@ -75,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PostureError as exc:
         if args.debug:
             raise
-        sys.stderr.write(f"posture: error: {exc}\n")
+        from posture.sanitize import clean_text
+
+        # one line, whatever a file or server put in the message
+        sys.stderr.write(f"posture: error: {clean_text(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("posture: interrupted\n")

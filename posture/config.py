@@ -18,6 +18,7 @@ from posture._yaml import LineDict, line_of, load_yaml_file
 from posture.controls import Controls
 from posture.errors import ConfigError
 from posture.model import Location, Target, TargetKind
+from posture.sanitize import clean_text
 
 CONFIG_VERSION = 1
 
@@ -197,7 +198,7 @@ class Config(_Strict):
 def load_config(path: str | Path) -> Config:
     """Read and validate posture.yaml. Raises ``ConfigError`` with file and line."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError("configuration file not found", path=str(path))
     raw = load_yaml_file(path)
     if raw is None:
@@ -259,7 +260,8 @@ def targets_from_config(config: Config) -> list[Target]:
 
     for i, shop in enumerate(config.storefronts):
         options = shop.model_dump()
-        targets.append(Target(TargetKind.STOREFRONT, shop.url, options, where("storefronts", i)))
+        shown = clean_text(shop.url)  # the URL's credentials, if any, stay in options only
+        targets.append(Target(TargetKind.STOREFRONT, shown, options, where("storefronts", i)))
     for i, tree in enumerate(config.iac):
         options = {**tree.model_dump(), "abs_path": str(config.resolve_path(tree.path))}
         targets.append(Target(TargetKind.IAC, tree.path, options, where("iac", i)))

@@ -20,6 +20,7 @@ from posture.plugin import CheckSpec, ScanOptions
 from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
+from posture.sanitize import clean_text
 from posture.scanreport import ScanReport
 from posture.waivers import LoadedWaiver, apply_waivers, check_lifetimes, load_waiver_file
 
@@ -51,7 +52,8 @@ def build_targets(request: ScanRequest) -> list[Target]:
         parts = urlsplit(url if "://" in url else f"https://{url}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--target {url!r}: not an http(s) URL")
-        targets.append(Target(TargetKind.STOREFRONT, parts.geturl(), {"url": parts.geturl()}))
+        shown = clean_text(parts.geturl())  # no credentials or control characters in outputs
+        targets.append(Target(TargetKind.STOREFRONT, shown, {"url": parts.geturl()}))
     for path in request.iac_paths:
         p = Path(path)
         if not p.exists():
@@ -117,7 +119,7 @@ def scan(request: ScanRequest) -> ScanReport:
         results = apply_baseline(results, known)
     report = ScanReport(
         results=results,
-        warnings=warnings,
+        warnings=[clean_text(w) for w in warnings],
         targets=output.targets,
         started_at=output.started_at,
         finished_at=output.finished_at or dt.datetime.now(dt.UTC),

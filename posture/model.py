@@ -173,7 +173,9 @@ class Target:
     declared_at: Location | None = field(default=None, hash=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind.value, "name": self.name}
+        from posture.sanitize import clean_text  # a file name in a pull request may hold ESC
+
+        out: dict[str, Any] = {"kind": self.kind.value, "name": clean_text(self.name)}
         if self.declared_at is not None:
             out["declared_at"] = self.declared_at.to_dict()
         return out
@@ -227,6 +229,25 @@ class Result:
     origin: Origin | None = None  # IaC: the root module and module calls that led here
     # fingerprints this result had under an earlier identity; baselines match them as a fallback
     fingerprint_aliases: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Messages, evidence, names and keys carry text from storefronts and pull requests: no
+        # control characters or URL credentials go any further (posture.sanitize).
+        from posture.sanitize import clean_text, clean_value
+
+        set_ = object.__setattr__
+        for name in ("title", "target", "message", "remediation"):
+            set_(self, name, clean_text(getattr(self, name), layout=name != "target"))
+        for name in ("resource", "key"):
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, clean_text(value))
+        if self.evidence:
+            set_(self, "evidence", clean_value(dict(self.evidence)))
+        if self.location is not None:
+            set_(self, "location", replace(self.location, path=clean_text(self.location.path)))
+        if self.waiver is not None:
+            set_(self, "waiver", Waiver(**clean_value(self.waiver.to_dict())))
 
     @property
     def fingerprint(self) -> str:

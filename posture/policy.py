@@ -106,4 +106,62 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], source: str, prefix: s
                 raise ConfigError(f"'{prefix}.{key}' must be a mapping", path=source, line=line)
             _merge(base[key], value, source, f"{prefix}.{key}")
         else:
+            problem = _type_problem(base[key], value)
+            if problem:
+                raise ConfigError(f"'{prefix}.{key}' {problem}", path=source, line=line)
             base[key] = value
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return "empty" if value is None else type(value).__name__
+
+
+def _fits(old: Any, new: Any) -> bool:
+    """Whether ``new`` may replace ``old``: the same kind (an integer where a number is)."""
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    if isinstance(old, float):
+        return isinstance(new, (int, float))
+    if old is None:
+        return new is None or isinstance(new, _SCALARS)
+    for kind in (int, str):
+        if isinstance(old, kind):
+            return isinstance(new, kind)
+    return False
+
+
+def _type_problem(old: Any, new: Any) -> str | None:
+    """Why ``new`` cannot replace the profile's ``old`` (a check would misread it), or None."""
+    if isinstance(old, list):
+        if not isinstance(new, list):
+            return f"must be a list (like {_show(old)}), not {_kind(new)}"
+        model = [o for o in old if o is not None]
+        for index, item in enumerate(new):
+            fits = _fits(model[0], item) if model else isinstance(item, _SCALARS)
+            if isinstance(item, (list, Mapping)) or not fits:
+                wanted = _kind(model[0]) if model else "a plain value"
+                return f"item {index} must be {wanted}, not {_kind(item)}"
+        return None
+    if not _fits(old, new):
+        return f"must be {_kind(old)} (like the {_show(old)} it replaces), not {_kind(new)}"
+    return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

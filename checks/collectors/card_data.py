@@ -19,8 +19,25 @@ from posture.checks.collectors.card_columns import CardField, card_fields, is_mi
 from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
+from posture.safe_read import FileRefused, read_limited
 
+<<<<<<< HEAD
 _CANDIDATE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
+=======
+# Not inside a longer number or a dotted version/decimal ("1.4556...1.2"); a full stop or other
+# punctuation that ends a sentence does not hide a number.
+_CANDIDATE = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)(?!\.\d)")
+_COLUMN = re.compile(
+    r"(?i)(?<![a-z0-9_])((?:card_?|cc_?|credit_?card_?|payment_?)?(?:cvv2?|cvc2?|cvn)|"
+    r"card_?verification(?:_?(?:value|code))?|card_?security_?code|"
+    r"card_?number|credit_?card_?(?:number|no)|cc_?num(?:ber)?|card_?pan|primary_?account_?number)"
+    r"(?![a-z0-9_])"
+)
+# Where a column is declared: SQL and schema files, and migrations. Model code and tests that
+# merely mention cvv (a transient attribute) are not storage.
+_SCHEMA_HINTS = ("migrat", "schema.rb", "structure.sql", "schema.prisma", "/schemas/")
+_SCHEMA_SUFFIXES = (".sql", ".prisma", ".ddl")
+>>>>>>> hostile
 _SYNTHETIC = re.compile(r"(\d)\1{6,}")  # seven equal digits in a row: a made-up number
 _SKIP_DIRS = {
     ".git",
@@ -124,10 +141,30 @@ class CardFacts:
     numbers: tuple[CardMatch, ...] = ()
     columns: tuple[ColumnMatch, ...] = ()
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+<<<<<<< HEAD
     retired: tuple[ColumnMatch, ...] = ()  # dropped, or created by a migration a later one drops
+=======
+    # Files past the policy's file cap, never searched (their number; the first few are in skipped)
+    past_cap: int = 0
+    max_files: int = 0
+>>>>>>> hostile
 
 
 def list_files(root: Path, max_files: int) -> list[Path]:
+    """Every file to search, at most ``max_files`` (``list_files_capped`` says what was cut)."""
+    return list_files_capped(root, max_files)[0]
+
+
+def list_files_capped(root: Path, max_files: int) -> tuple[list[Path], list[Path]]:
+    """The files to search and (some of) those past the cap; the cap is never silent."""
+    files = _all_files(root, max_files + _PAST_CAP_LISTED)
+    return files[:max_files], files[max_files:]
+
+
+_PAST_CAP_LISTED = 10_000  # how far past the cap the walk goes to count what it leaves out
+
+
+def _all_files(root: Path, max_files: int) -> list[Path]:
     git = shutil.which("git")
     if git and (root / ".git").exists():
         proc = subprocess.run(
@@ -170,22 +207,24 @@ def scan_repository(root: Path, max_bytes: int, max_files: int) -> CardFacts:
     numbers: list[CardMatch] = []
     columns: list[ColumnMatch] = []
     skipped: list[tuple[str, str]] = []
-    files = list_files(root, max_files)
+    files, past_cap = list_files_capped(root, max_files)
     scanned = 0
     for path in files:
+        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         try:
             if not path.is_file() or path.is_symlink():
                 continue
-            size = path.stat().st_size
-            if size > max_bytes:
-                skipped.append((str(path), f"{size} bytes, over the limit"))
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            skipped.append((str(path), exc.strerror or "unreadable"))
+            data = read_limited(path, max_bytes)
+        except FileRefused as exc:
+            skipped.append((rel, f"{exc.strerror}, policy controls.card_scan.max_file_bytes"))
             continue
-        if b"\x00" in data[:8192]:
+        except OSError as exc:
+            skipped.append((rel, exc.strerror or "unreadable"))
+            continue
+        text = decode_text(data)
+        if text is None:
             continue  # binary
+<<<<<<< HEAD
         rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         # which files define storage is decided by card_columns.framework (name and content)
         found, cols = scan_text(rel, data.decode("utf-8", "replace"), True)
@@ -219,6 +258,47 @@ def _live_columns(columns: list[ColumnMatch]) -> tuple[list[ColumnMatch], list[C
         [c for c in columns if (c.path, c.line, c.column) in kept],
         [c for c in columns if (c.path, c.line, c.column) not in kept],
     )
+=======
+        lower = rel.lower()
+        schema_like = lower.endswith(_SCHEMA_SUFFIXES) or any(h in lower for h in _SCHEMA_HINTS)
+        found, cols = scan_text(rel, text, schema_like)
+        numbers += found
+        columns += cols
+        scanned += 1
+    for path in past_cap[:20]:
+        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        cap = f"past the file cap of {max_files}, policy controls.card_scan.max_files"
+        skipped.append((rel, cap))
+    return CardFacts(
+        str(root),
+        scanned,
+        tuple(numbers),
+        tuple(columns),
+        tuple(skipped),
+        past_cap=len(past_cap),
+        max_files=max_files,
+    )
+
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+)
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text of a file, ``None`` for a binary. A byte-order mark names the encoding (Windows
+    exports are often UTF-16, full of NUL bytes that would otherwise read as binary)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, "replace")
+    if b"\x00" in data[:8192]:
+        return None
+    return data.decode("utf-8", "replace")
+>>>>>>> hostile
 
 
 @collector(name="card_data", target=TargetKind.REPOSITORY)

@@ -21,6 +21,7 @@ from typing import Any
 from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
+from posture.safe_read import FileRefused, read_limited
 
 MAX_BYTES = 1_000_000
 KINDS = ("wireguard", "openvpn", "sshd", "nginx")
@@ -62,14 +63,11 @@ class EvidenceFile:
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     """A small text file, or a CollectError naming it (missing, too big, binary)."""
     try:
-        size = path.stat().st_size
+        data = read_limited(path, max_bytes)
+    except FileRefused as exc:
+        raise CollectError(f"{path}: refused: {exc.strerror} (evidence files)") from None
     except OSError as exc:
         raise CollectError(f"{path}: cannot read: {exc.strerror}") from None
-    if size > max_bytes:
-        raise CollectError(
-            f"{path}: {size} bytes, over the {max_bytes}-byte limit for evidence files"
-        )
-    data = path.read_bytes()
     if b"\x00" in data[:8192]:
         raise CollectError(f"{path}: binary file, not a text evidence file")
     try:
@@ -189,8 +187,15 @@ def parse_evidence(path: Path, kind: str | None = None, root: Path | None = None
         raise CollectError(
             f"{path}: cannot tell what kind of config this is; set kind: {'|'.join(KINDS)}"
         )
+<<<<<<< HEAD
     mode = stat.S_IMODE(os.stat(path).st_mode)
     base = (root or path.parent).resolve()
+=======
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError as exc:
+        raise CollectError(f"{path}: cannot read: {exc.strerror}") from None
+>>>>>>> hostile
     if kind == "wireguard":
         directives, sections = parse_wireguard(text)
         return EvidenceFile(str(path), kind, tuple(directives), mode, sections, root=str(base))

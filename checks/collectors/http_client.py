@@ -1,15 +1,20 @@
 """Bounded HTTP(S) fetches for every collector that reads a web page.
 
-Every read has a timeout, a size limit and an overall deadline (a server that trickles bytes
-cannot hold a scan); redirects are followed by hand, only to http/https, at most a few times, and
-recorded (the redirect checks need the chain). ``--resolve`` pins work like curl's: the connection
-goes to the pinned address while SNI, the certificate name check and the Host header keep the
-name. ``--ca-bundle`` adds trust anchors to the public ones instead of replacing them.
+Every read has a timeout, a size limit and an overall deadline: a wall-clock watchdog cuts the
+connection of any request (connect, TLS handshake, headers and body, every redirect hop) that has
+not finished within ``REQUEST_DEADLINE_FACTOR`` x ``--timeout``, so a server that trickles one byte
+at a time cannot hold a scan (a read timeout alone restarts with every byte). Redirects are
+followed by hand, only to http/https, at most a few times, and recorded (the redirect checks
+need the chain). ``--resolve`` pins work like curl's: the connection goes to the pinned address
+while SNI, the certificate name check and the Host header keep the name.
+``--ca-bundle`` adds trust anchors to the public ones instead of replacing them.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +29,85 @@ from posture.plugin import ScanOptions
 USER_AGENT = "posture-scanner/0.1 (+security posture scan)"
 DEFAULT_MAX_BYTES = 2_000_000
 _CHUNK = 65536
+# Every request (all its redirect hops included) ends within this many times --timeout.
+REQUEST_DEADLINE_FACTOR = 3
+
+_active = threading.local()  # the _Deadline of the request this thread is making, if any
+
+
+class _Deadline:
+    """Cuts every socket one request uses when its wall-clock time is up.
+
+    urllib3 applies ``--timeout`` to each read separately, so a server sending a byte every
+    second never times out. A timer thread shuts the sockets down at the deadline, which wakes a
+    blocked read (it sees end of file); the request then fails as timed out. Sockets are recorded
+    with their addresses and only cut while the request runs, so a descriptor reused elsewhere
+    is never touched.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._sockets: list[tuple[int, Any, Any]] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _active.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+        _active.deadline = None
+
+    def watch(self, sock: Any) -> None:
+        try:
+            entry = (sock.fileno(), sock.getsockname(), sock.getpeername())
+        except OSError:
+            return
+        with self._lock:
+            if self._done:
+                return
+            self._sockets.append(entry)
+            if self.expired:
+                _cut(entry)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for entry in self._sockets:
+                _cut(entry)
+
+
+def _cut(entry: tuple[int, Any, Any]) -> None:
+    """Shut down the socket behind descriptor ``fd`` if it is still the one we recorded.
+
+    By descriptor, because a TLS handshake runs on a wrapper whose Python object we never see."""
+    fd, local, peer = entry
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return
+    try:
+        if sock.getsockname() == local and sock.getpeername() == peer:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.detach()  # never close a descriptor that belongs to urllib3
+
+
+def _watch(sock: Any) -> None:
+    deadline: _Deadline | None = getattr(_active, "deadline", None)
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
 
 
 @dataclass(frozen=True)
@@ -121,9 +205,35 @@ class HttpClient:
         import requests
 
         options = self.options
-        session = self.session
         started = time.monotonic()
-        deadline = started + options.timeout * 3
+        limit = options.timeout * REQUEST_DEADLINE_FACTOR
+        with _Deadline(limit) as watchdog:
+            try:
+                response = self._fetch(url, method, max_bytes, max_redirects, headers, started)
+            except Exception as exc:
+                if watchdog.expired:
+                    raise CollectError(_too_slow(url, limit)) from None
+                if isinstance(exc, requests.exceptions.RequestException):  # a broken body
+                    raise CollectError(f"{url}: {_reason(exc)}") from None
+                raise
+            if watchdog.expired:  # the cut looked like the end of a body without a length
+                raise CollectError(_too_slow(url, limit))
+            return response
+
+    def _fetch(
+        self,
+        url: str,
+        method: str,
+        max_bytes: int,
+        max_redirects: int,
+        headers: Mapping[str, str] | None,
+        started: float,
+    ) -> HttpResponse:
+        import requests
+
+        options = self.options
+        session = self.session
+        deadline = started + options.timeout * REQUEST_DEADLINE_FACTOR
         hops: list[tuple[str, int]] = []
         seen: set[str] = set()
         current = url
@@ -167,6 +277,13 @@ class HttpClient:
                     redirects=hops,
                     elapsed=time.monotonic() - started,
                 )
+
+
+def _too_slow(url: str, limit: float) -> str:
+    return (
+        f"{url}: timed out: no complete answer within {limit:g} s "
+        f"({REQUEST_DEADLINE_FACTOR} x --timeout; the server is too slow or trickles bytes)"
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -260,6 +377,7 @@ def _make_adapter(ca_bundle: str | None, verify: bool = True) -> Any:
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             kwargs["ssl_context"] = self._context
             super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = _watched_pools()
 
         def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
             # Our context already trusts the public roots plus --ca-bundle.
@@ -278,3 +396,41 @@ def _make_adapter(ca_bundle: str | None, verify: bool = True) -> Any:
                 kw["assert_hostname"] = host if verify else False
 
     return PinnedAdapter()
+
+
+def _watched_pools() -> dict[str, Any]:
+    """urllib3 pools whose connections put their sockets under the running request's deadline:
+    new ones as soon as the TCP connection exists (before any TLS handshake), reused
+    keep-alive ones when a request takes them from the pool."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class WatchedHTTPConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            _watch(sock)
+            return sock
+
+    class WatchedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            _watch(sock)
+            return sock
+
+    class WatchedHTTPConnectionPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            conn = super()._get_conn(timeout)
+            _watch(getattr(conn, "sock", None))
+            return conn
+
+    class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            conn = super()._get_conn(timeout)
+            _watch(getattr(conn, "sock", None))
+            return conn
+
+    return {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posture.safe_read import read_limited
+
 from .iac_facts import FileProblem
 
 # Folders checkov skips too, plus version control and dependency caches.
@@ -119,7 +121,7 @@ def survey(root: Path, *, max_file_bytes: int, max_yaml_nodes: int) -> Survey:
             digest.update(f"{rel}\0too-large\0{stat.st_size}\n".encode())
             continue
         try:
-            content = path.read_bytes()
+            content = read_limited(path, max_file_bytes)
         except OSError as exc:
             out.problems.append(FileProblem(rel, "unreadable", f"cannot read: {exc.strerror}"))
             out.excluded.append(str(path))

@@ -619,12 +619,18 @@ def load_profile(name: str, base_dir: str) -> dict[str, Any]:
         text, _ = read_policy_text("tls", "mozilla-server-side-tls.json")
         return dict(json.loads(text)["configurations"][name])
     path = Path(name) if Path(name).is_absolute() else Path(base_dir) / name
+    from posture.safe_read import parse_json, read_limited
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8")[:1_000_000])
-    except (OSError, ValueError) as exc:
+        data = parse_json(read_limited(path, 1_000_000))
+    except OSError as exc:
+        raise CollectError(f"{path}: cannot read TLS profile: {exc.strerror}") from None
+    except ValueError as exc:
         raise CollectError(f"{path}: cannot read TLS profile: {exc}") from None
     if isinstance(data, dict) and "configurations" in data:
         configurations = data["configurations"]
+        if not isinstance(configurations, dict):
+            raise CollectError(f"{path}: 'configurations' must be a mapping of named profiles")
         if len(configurations) != 1:
             raise CollectError(
                 f"{path}: name one configuration (file has {sorted(configurations)})"

@@ -36,7 +36,6 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import sys
     from pathlib import Path
 
@@ -51,11 +50,15 @@ def run(args: argparse.Namespace) -> int:
         if fw not in frameworks:
             raise UsageError(f"--framework {fw}: unknown (known: {', '.join(frameworks)})")
     if args.from_file:
+        from posture.safe_read import MAX_SCAN_JSON_BYTES, parse_json, read_limited
+
         try:
             report = ScanReport.from_dict(
-                json.loads(Path(args.from_file).read_text(encoding="utf-8"))
+                parse_json(read_limited(Path(args.from_file), MAX_SCAN_JSON_BYTES))
             )
-        except (OSError, ValueError, KeyError) as exc:
+        except OSError as exc:
+            raise UsageError(f"{args.from_file}: cannot read: {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UsageError(f"{args.from_file}: not a posture scan result ({exc})") from None
     else:
         from posture.commands._scanning import scan_from_args

@@ -80,7 +80,7 @@ class History:
             resolved = "postgresql+psycopg://" + resolved.removeprefix("postgresql://")
         try:
             engine = create_engine(resolved, future=True, pool_pre_ping=True)
-        except (SQLAlchemyError, ImportError) as exc:
+        except (SQLAlchemyError, ImportError, ValueError) as exc:  # ValueError: a bad port
             raise HistoryError(f"history database {_safe(resolved)}: {exc}") from None
         if engine.dialect.name == "sqlite":
             _sqlite_pragmas(engine)
@@ -97,9 +97,9 @@ class History:
             except OperationalError as exc:
                 if attempt == 2:
                     raise HistoryError(f"history database {_safe(self.url)}: {exc.orig}") from None
-            except SQLAlchemyError:
-                if attempt == 2:
-                    raise  # a concurrent creator won the race twice: report it
+            except SQLAlchemyError as exc:
+                if attempt == 2:  # a concurrent creator won the race twice: report it
+                    raise HistoryError(f"history database {_safe(self.url)}: {exc}") from None
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

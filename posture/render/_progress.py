@@ -8,6 +8,7 @@ from typing import TextIO
 
 from posture.model import Target
 from posture.runner import ProgressCallback
+from posture.sanitize import clean_text
 
 
 @contextmanager
@@ -16,6 +17,7 @@ def progress_display(stream: TextIO) -> Iterator[ProgressCallback | None]:
         yield None
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(file=stream)
@@ -34,7 +36,7 @@ def progress_display(stream: TextIO) -> Iterator[ProgressCallback | None]:
 
         def update(event: str, target: Target, detail: str) -> None:
             nonlocal started
-            key = f"{detail} {target.name}"
+            key = f"{detail} {clean_text(target.name)}"
             if event == "plan":
                 bar.update(task, total=int(detail))
                 return
@@ -47,6 +49,7 @@ def progress_display(stream: TextIO) -> Iterator[ProgressCallback | None]:
             else:
                 return
             shown = ", ".join(sorted(running)[:2]) or "checks"
-            bar.update(task, description=f"scanning {shown}"[:70])
+            # a description is Rich markup: a file name like "[/]" must stay text
+            bar.update(task, description=escape(f"scanning {shown}"[:70]))
 
         yield update

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # noqa: S405 - we write XML, never parse untrusted input here
 from collections import defaultdict
 from typing import TYPE_CHECKING
@@ -22,6 +23,15 @@ def _name(r: Result) -> str:
     return f"{where} {extra}".strip()
 
 
+# What XML 1.0 forbids (the C0 controls but tab, CR, LF; surrogates; U+FFFE/U+FFFF): results are
+# cleaned when made, this keeps the file valid whatever a plugin puts in a title.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", mask(text))
+
+
 def render(report: ScanReport, ctx: RenderContext) -> str:
     by_area: dict[str, list[Result]] = defaultdict(list)
     for result in ordered(report.results):
@@ -37,17 +47,17 @@ def render(report: ScanReport, ctx: RenderContext) -> str:
         suite.set("skipped", str(sum(r.status in (Status.SKIPPED, Status.WAIVED) for r in results)))
         suite.set("timestamp", report.started_at.isoformat(timespec="seconds"))
         for r in results:
-            case = ET.SubElement(suite, "testcase", classname=r.check_id, name=_name(r))
-            text = mask(r.message or r.title)
+            case = ET.SubElement(suite, "testcase", classname=_xml(r.check_id), name=_xml(_name(r)))
+            text = _xml(r.message or r.title)
             if r.status is Status.FAIL:
                 node = ET.SubElement(case, "failure", message=text, type=r.severity.value)
-                node.text = mask(f"{r.title}\n{r.message}\nfix: {r.remediation}")
+                node.text = _xml(f"{r.title}\n{r.message}\nfix: {r.remediation}")
             elif r.status is Status.ERROR:
                 ET.SubElement(case, "error", message=text, type="error")
             elif r.status is Status.SKIPPED:
                 ET.SubElement(case, "skipped", message=text)
             elif r.status is Status.WAIVED:
                 reason = r.waiver.reason if r.waiver else "waived"
-                ET.SubElement(case, "skipped", message=mask(f"waived: {reason}"))
+                ET.SubElement(case, "skipped", message=_xml(f"waived: {reason}"))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

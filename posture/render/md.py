@@ -7,11 +7,13 @@ hidden marker the Action uses to update its comment in place instead of adding a
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
 from posture.model import Result, Severity, Status
 from posture.render._common import findings, mask
+from posture.sanitize import clean_text
 from posture.scanreport import ScanReport
 
 if TYPE_CHECKING:
@@ -31,12 +33,24 @@ _ICON = {
 
 
 def _cell(text: str) -> str:
-    return mask(text).replace("|", "\\|").replace("\n", " ")[:300]
+    """Text from outside (a header, a certificate, a file name, a waiver reason) as a code span:
+    nothing inside one becomes a link, an image, HTML or an @-mention in the PR comment."""
+    return code_span(clean_text(mask(text))[:300]).replace("|", "\\|")
+
+
+def code_span(text: str) -> str:
+    """``text`` as one inline code span, fenced by more backticks than it contains in a row."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _where(r: Result) -> str:
     where = str(r.location) if r.location else r.target
-    text = f"`{_cell(where)}`" + (f" ({_cell(r.resource)})" if r.resource else "")
+    text = _cell(where) + (f" ({_cell(r.resource)})" if r.resource else "")
     return text + (f" {_cell(str(r.origin))}" if r.origin is not None else "")
 
 
@@ -79,7 +93,8 @@ def _findings(report: ScanReport, budget: int) -> list[str]:
     shown = 0
     for r in rows[:TOP]:
         badge = " 🆕" if r.baseline == "new" else ""
-        line = f"| {_ICON[r.severity]}{badge} | `{r.check_id}` | {_where(r)} | {_cell(r.title)}: {_cell(r.message)} |"
+        what = f"{r.title}: {_cell(r.message)}" if r.message else r.title
+        line = f"| {_ICON[r.severity]}{badge} | `{r.check_id}` | {_where(r)} | {what} |"
         if used + len(line) + 1 > budget:
             break
         lines.append(line)
@@ -145,7 +160,7 @@ def _waivers(report: ScanReport) -> list[str]:
             assert r.waiver is not None
             lines.append(
                 f"| `{r.check_id}` | {_where(r)} | {_cell(r.waiver.reason)} | "
-                f"{_cell(r.waiver.approver or '')} | {r.waiver.expires or ''} |"
+                f"{_cell(r.waiver.approver or '')} | {_cell(r.waiver.expires or '')} |"
             )
         lines.append("")
     if report.warnings:

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from posture.errors import PostureError
+from posture.errors import ConfigError, PostureError
+from posture.safe_read import parse_json, read_limited
 
 SIGNATURE_SUFFIX = ".sig"
 
@@ -35,11 +36,26 @@ def keygen(name: Path) -> tuple[Path, Path]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     pub_path = Path(f"{name}.pub")
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private)
-    pub_path.write_bytes(public)
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(private)
+        pub_fd = os.open(pub_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(pub_fd, "wb") as handle:
+            handle.write(public)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the key: {exc.strerror}", path=str(exc.filename or name)
+        ) from None
     return Path(name), pub_path
+
+
+def _read_input(path: Path, what: str, limit: int = 1 << 20) -> bytes:
+    """A file ``verify`` was given, or one line saying why it cannot be read (exit 2)."""
+    try:
+        return read_limited(path, limit)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror}", path=str(path)) from None
 
 
 def _canonical(manifest: dict[str, Any]) -> bytes:
@@ -82,22 +98,32 @@ def verify(report: Path, public_key: Path, signature_file: Path | None = None) -
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     signature_file = signature_file or report.with_name(report.name + SIGNATURE_SUFFIX)
+    if not report.is_file():
+        raise ConfigError("no such report to verify", path=str(report))
+    raw = _read_input(signature_file, "signature")
     try:
-        envelope = json.loads(signature_file.read_text())
+        envelope = parse_json(raw)
         manifest = envelope["manifest"]
-        signature = base64.b64decode(envelope["signature"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise VerificationFailed(f"{signature_file}: unreadable signature ({exc})") from None
-    key = serialization.load_pem_public_key(public_key.read_bytes())
+        signature = base64.b64decode(envelope["signature"], validate=True)
+        if not isinstance(manifest, dict):
+            raise ValueError("the manifest is not a mapping")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"not a posture signature file ({exc})", path=str(signature_file)
+        ) from None
+    try:
+        key = serialization.load_pem_public_key(_read_input(public_key, "public key"))
+    except (ValueError, TypeError):
+        key = None
     if not isinstance(key, Ed25519PublicKey):
-        raise VerificationFailed(f"{public_key}: not an Ed25519 public key")
+        raise ConfigError("not an Ed25519 public key (PEM)", path=str(public_key))
     try:
         key.verify(signature, _canonical(manifest))
     except InvalidSignature:
         raise VerificationFailed(
             f"{signature_file}: signature does not match the manifest"
         ) from None
-    actual = hashlib.sha256(report.read_bytes()).hexdigest()
+    actual = hashlib.sha256(_read_input(report, "report", 1 << 30)).hexdigest()
     if actual != manifest.get("report_sha256"):
         raise VerificationFailed(
             f"{report}: content changed since it was signed (sha256 {actual[:16]}...)"

@@ -128,3 +128,99 @@ def version_ignoring_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
 
     threading.Thread(target=accept, daemon=True).start()
     return listener, int(listener.getsockname()[1])
+
+
+def trickling_server(mode: str, interval: float = 0.2) -> tuple[socket.socket, int]:
+    """A plain HTTP server that sends one byte every ``interval`` seconds, for ever.
+
+    ``mode`` "headers" trickles an endless header line; "body" sends complete headers announcing
+    a large body, then trickles the body. No single read ever waits long enough to time out.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            request = b""
+            while b"\r\n\r\n" not in request and len(request) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            if mode == "headers":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            else:
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                    b"Content-Length: 100000000\r\n\r\n"
+                )
+            while not stop.wait(interval):
+                conn.sendall(b"a")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                stop.set()
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
+
+
+def hostile_server(cert: Path, key: Path, text: str) -> tuple[socket.socket, int]:
+    """An HTTPS shop whose every string is an attack on the outputs: ``text`` (ANSI escapes,
+    Markdown links and images, HTML, @-mentions, backticks, control characters) in its headers
+    and in the script URL its page loads. The certificate carries it too, if made so."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    raw = text.encode("latin-1", "replace")
+    body = (
+        b'<html><head><script src="https://cdn.evil.example/a.js?q='
+        + text.replace('"', "").encode("utf-8", "replace")
+        + b'"></script></head><body>shop</body></html>'
+    )
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nServer: hostile/1.0 " + raw + b"\r\n"
+        b"X-Powered-By: PHP/8.1 " + raw + b"\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+    def serve(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                request = b""
+                while b"\r\n\r\n" not in request and len(request) < 65536:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        return
+                    request += chunk
+                tls.sendall(response)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
