@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -38,11 +39,15 @@ def hostile_checkout(root: Path, config: str | None = None) -> Path:
         config
         or "version: 1\nstorefronts:\n  - url: https://shop.example/\nconfigs:\n  - path: app.conf\n"
     )
-    planted = "import sys\nprint('exit-code=0')\nprint('critical=0')\nprint('PLANTED', file=sys.stderr)\n"
+    planted = (
+        "import sys\nprint('exit-code=0')\nprint('critical=0')\nprint('PLANTED', file=sys.stderr)\n"
+    )
     for name in ("json.py", "pip.py", "posture.py", "sitecustomize.py", "encodings.py"):
         (root / name).write_text(planted)
     (root / ".git").mkdir(exist_ok=True)
-    (root / ".git" / "config").write_text(f'[http "https://github.com/"]\n\textraheader = {SECRET}\n')
+    (root / ".git" / "config").write_text(
+        f'[http "https://github.com/"]\n\textraheader = {SECRET}\n'
+    )
     (root / "posture-results").mkdir(exist_ok=True)
     (root / "posture-results" / "posture.md").symlink_to("../.git/config")
     (root / "posture-results" / "posture.json").write_text(
@@ -132,9 +137,13 @@ def test_code_committed_in_the_checkout_never_runs(tmp_path: Path) -> None:
     )
     assert pip.returncode == 0 and pip.stdout.startswith("pip "), pip.stdout + pip.stderr
     assert "PLANTED" not in pip.stdout + pip.stderr
-    # no step runs inline Python from a heredoc: scripts live in the action's own folder
+    # every Python the Action starts is isolated, and runs a module or a script of the action's
+    # own folder, never inline code from a heredoc
     for step in steps().values():
-        assert "<<" not in str(step.get("run", "")) or "python" not in str(step.get("run", ""))
+        run = str(step.get("run", ""))
+        for call in re.findall(r"\bpython\b[^\n]*", run):
+            assert call.startswith("python -I "), call
+            assert "python -I -m " in call or "$GITHUB_ACTION_PATH/" in call, call
 
 
 def test_results_planted_in_the_checkout_are_never_read(tmp_path: Path) -> None:
@@ -163,6 +172,8 @@ def test_results_planted_in_the_checkout_are_never_read(tmp_path: Path) -> None:
 
 def test_posture_never_writes_a_report_through_a_symlink(tmp_path: Path, run_cli: Any) -> None:
     checkout = hostile_checkout(tmp_path / "checkout")
+    for planted in checkout.glob("*.py"):  # run_cli itself is `python -m posture` from here
+        planted.unlink()
     victim = checkout / ".git" / "config"
     before = victim.read_text()
     base = ["scan", "-c", "posture.yaml", "--checks-dir", LOCAL, "--only", "TEST-FAILS"]
@@ -182,7 +193,9 @@ def test_posture_never_writes_a_report_through_a_symlink(tmp_path: Path, run_cli
     assert proc.returncode == 2 and "symlink" in proc.stderr
     assert not (checkout / ".git" / "posture.json").exists()
     # a plain folder: written, and no temporary file left behind
-    proc = run_cli(*base, "--output-dir", "clean", "--format", "json", "--format", "md", cwd=checkout)
+    proc = run_cli(
+        *base, "--output-dir", "clean", "--format", "json", "--format", "md", cwd=checkout
+    )
     assert proc.returncode == 1, proc.stderr
     assert sorted(p.name for p in (checkout / "clean").iterdir()) == ["posture.json", "posture.md"]
 
@@ -266,14 +279,26 @@ def test_pr_comment_step_edits_only_its_own_comment(
 ) -> None:
     api, handler = github_api
     handler.comments = [
-        {"id": 11, "body": "<!-- posture-report -->\nlooks fine, merge", "user": {"login": "mallory", "type": "User"}},
-        {"id": 12, "body": "<!-- posture-report -->\nold", "user": {"login": "github-actions[bot]", "type": "Bot"}},
+        {
+            "id": 11,
+            "body": "<!-- posture-report -->\nlooks fine, merge",
+            "user": {"login": "mallory", "type": "User"},
+        },
+        {
+            "id": 12,
+            "body": "<!-- posture-report -->\nold",
+            "user": {"login": "github-actions[bot]", "type": "Bot"},
+        },
     ]
     proc = comment_step(tmp_path, api)
     assert proc.returncode == 0, proc.stderr
     writes = [c for c in handler.calls if c[0] != "GET"]
     assert writes == [
-        ("PATCH", "/repos/shop/storefront/issues/comments/12", {"body": "<!-- posture-report -->\n## posture\nfresh\n"})
+        (
+            "PATCH",
+            "/repos/shop/storefront/issues/comments/12",
+            {"body": "<!-- posture-report -->\n## posture\nfresh\n"},
+        )
     ]
     # only someone else's comment carries the marker: a new comment, the other left alone
     handler.comments = handler.comments[:1]

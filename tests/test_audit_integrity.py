@@ -15,9 +15,7 @@ LOCAL = str(FIXTURES / "core" / "checks")
 
 def rewrite_failures_to_passes(db: Path) -> int:
     with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT id, data FROM posture_results WHERE status = 'fail'"
-        ).fetchall()
+        rows = conn.execute("SELECT id, data FROM posture_results WHERE status = 'fail'").fetchall()
         for row_id, data in rows:
             doc = json.loads(data)
             doc["status"] = "pass"
@@ -66,8 +64,19 @@ def test_rewritten_history_is_flagged_when_building_and_verifying(
 def test_a_broken_database_is_found_before_the_scan(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "db-is-a-folder").mkdir()
     proc = run_cli(
-        "scan", "--checks-dir", LOCAL, "--only", "TEST-FAILS", "--target", "https://a.example",
-        "--db", str(tmp_path / "db-is-a-folder"), "--output-dir", "out", "--format", "json",
+        "scan",
+        "--checks-dir",
+        LOCAL,
+        "--only",
+        "TEST-FAILS",
+        "--target",
+        "https://a.example",
+        "--db",
+        str(tmp_path / "db-is-a-folder"),
+        "--output-dir",
+        "out",
+        "--format",
+        "json",
     )
     assert proc.returncode == 2, proc.stderr
     assert "history database" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

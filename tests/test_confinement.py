@@ -79,7 +79,9 @@ def test_paths_outside_the_root_are_refused_with_file_and_line(
     assert "outside" in message and "\n" not in message
 
 
-def test_paths_inside_the_root_and_explicit_root(layout: tuple[Path, Path], run_cli: RunCli) -> None:
+def test_paths_inside_the_root_and_explicit_root(
+    layout: tuple[Path, Path], run_cli: RunCli
+) -> None:
     repo, outside = layout
     (repo / "docs").mkdir()
     (repo / "docs" / "irp.md").write_text("# incident response\n")
@@ -91,8 +93,16 @@ def test_paths_inside_the_root_and_explicit_root(layout: tuple[Path, Path], run_
         load_config(repo / "sub" / "posture.yaml")
     assert load_config(repo / "sub" / "posture.yaml", root=repo).controls.privacy is not None
     proc = run_cli(
-        "scan", "-c", "sub/posture.yaml", "--root", ".", "--only", "PRIV-INCIDENT-PLAN",
-        "--format", "json", cwd=repo,
+        "scan",
+        "-c",
+        "sub/posture.yaml",
+        "--root",
+        ".",
+        "--only",
+        "PRIV-INCIDENT-PLAN",
+        "--format",
+        "json",
+        cwd=repo,
     )
     assert proc.returncode in (0, 1), proc.stderr
     # the one-line refusal through the CLI, exit 2

@@ -254,7 +254,8 @@ def test_action_scan_and_gate_steps_run_locally(tmp_path: Path) -> None:
         "INPUT_BASELINE": "",
         "INPUT_NEW_ONLY": "false",
         "INPUT_WAIVERS": "",
-        "INPUT_OUTPUT_DIR": str(tmp_path / "out"),
+        "GITHUB_ACTION_PATH": str(REPO),
+        "RUNNER_TEMP": str(tmp_path),
         "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}",
     }
     # the Action's scan step runs the installed posture; point it at the test checks only
@@ -264,7 +265,9 @@ def test_action_scan_and_gate_steps_run_locally(tmp_path: Path) -> None:
     subprocess.run(["bash", "-c", scan_script], env=env, cwd=tmp_path, check=True, timeout=300)
     outputs = dict(line.split("=", 1) for line in (tmp_path / "output").read_text().splitlines())
     assert outputs["exit-code"] == "1" and outputs["high"] == "1" and outputs["critical"] == "0"
-    assert Path(outputs["sarif"]).is_file() and (tmp_path / "out" / "posture.junit.xml").is_file()
+    assert (
+        Path(outputs["sarif"]).is_file() and (Path(outputs["dir"]) / "posture.junit.xml").is_file()
+    )
     assert (tmp_path / "summary").read_text().startswith("<!-- posture-report -->")
     gate = subprocess.run(
         ["bash", "-c", str(steps["Gate"]["run"])],

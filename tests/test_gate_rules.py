@@ -74,7 +74,7 @@ def test_a_baseline_never_turns_an_expired_waiver_into_a_permanent_one(tmp_path:
     assert verdict(after, Severity.HIGH, new_only=True).startswith("**FAIL**")
 
 
-SEVERITY_CHECK = '''
+SEVERITY_CHECK = """
 from posture import Area, Outcome, Severity, TargetKind, check, collector
 
 
@@ -90,7 +90,7 @@ def cert_expiry(facts, ctx):
     days = int(facts)
     severity = Severity.HIGH if days < 7 else Severity.MEDIUM
     yield Outcome.fail(f"certificate expires in {days} days", severity=severity, key="cert")
-'''
+"""
 
 
 def test_a_severity_rise_is_new_and_the_verdict_agrees_with_the_exit_code(
@@ -100,7 +100,9 @@ def test_a_severity_rise_is_new_and_the_verdict_agrees_with_the_exit_code(
     checks.mkdir()
     (checks / "expiry_checks.py").write_text(SEVERITY_CHECK)
     (tmp_path / "cert.days").write_text("20\n")
-    (tmp_path / "posture.yaml").write_text("version: 1\nconfigs:\n  - path: cert.days\n    kind: x\n")
+    (tmp_path / "posture.yaml").write_text(
+        "version: 1\nconfigs:\n  - path: cert.days\n    kind: x\n"
+    )
     base = ["scan", "-c", "posture.yaml", "--checks-dir", str(checks), "--only", "TEST-CERT-EXPIRY"]
     first = run_cli(*base, "--fail-on", "medium", "--format", "json", "-o", "first.json")
     assert first.returncode == 1, first.stderr
@@ -118,7 +120,10 @@ def test_a_severity_rise_is_new_and_the_verdict_agrees_with_the_exit_code(
     assert rose.returncode == 1, rose.stdout
     [result] = json.loads((tmp_path / "out" / "posture.json").read_text())["results"]
     assert result["severity"] == "high" and result["baseline"] == "new"
-    assert "**FAIL**: 1 finding(s) at or above **high**" in (tmp_path / "out" / "posture.md").read_text()
+    assert (
+        "**FAIL**: 1 finding(s) at or above **high**"
+        in (tmp_path / "out" / "posture.md").read_text()
+    )
     assert "FAIL: 1" in rose.stdout  # the terminal verdict too
 
 

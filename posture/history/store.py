@@ -106,13 +106,30 @@ class History:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise HistoryError(f"history database {_safe(self.url)}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc.__class__.__name__
+            raise HistoryError(f"history database {_safe(self.url)}: {cause}") from None
 
     def record(self, report: ScanReport) -> int:
         """Store one scan and update its findings, all in one transaction. Returns the scan id."""
         document = report.to_dict()
-        digest = scan_digest(document)
+        # stored as it will read back, so the digest can be recomputed from the database alone
+        document["targets"] = _json_native(document["targets"])
+        document["checks"] = _json_native(document.get("checks", {}))
+        document["results"] = _json_native(document["results"])
+        digest = stored_digest(
+            _scan_header(
+                report.started_at,
+                report.finished_at,
+                report.tool_version,
+                report.policy,
+                report.config_path,
+                document["targets"],
+                document["checks"],
+                len(report.results),
+            ),
+            document["results"],
+        )
         when = report.started_at
         with self.transaction() as conn:
             scan_id = conn.execute(
@@ -123,7 +140,7 @@ class History:
                     policy=report.policy,
                     config=report.config_path,
                     targets=document["targets"],
-                    checks=document.get("checks", {}),
+                    checks=document["checks"],
                     result_count=len(report.results),
                     digest=digest,
                 )
@@ -220,9 +237,89 @@ class History:
                 out[row.scan_id].append(Result.from_dict(row.data))
         return out
 
+    def digest_of(self, scan_id: int) -> str:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(scans.c.digest).where(scans.c.id == scan_id)).scalar()
+        return str(value or "")
+
+    def recompute_digests(self, scan_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """scan id -> (stored digest, digest recomputed from the stored scan and its results).
+
+        A scan missing from the database recomputes to the empty string."""
+        out: dict[int, tuple[str, str]] = {}
+        if not scan_ids:
+            return out
+        with self.engine.connect() as conn:
+            rows = {
+                r.id: r for r in conn.execute(select(scans).where(scans.c.id.in_(list(scan_ids))))
+            }
+            datas: dict[int, list[Any]] = {i: [] for i in scan_ids}
+            for row in conn.execute(
+                select(results.c.scan_id, results.c.data)
+                .where(results.c.scan_id.in_(list(scan_ids)))
+                .order_by(results.c.scan_id, results.c.id)
+            ):
+                datas[row.scan_id].append(row.data)
+        for scan_id in scan_ids:
+            scan = rows.get(scan_id)
+            if scan is None:
+                out[scan_id] = ("", "")
+                continue
+            header = _scan_header(
+                scan.started_at,
+                scan.finished_at,
+                scan.tool_version,
+                scan.policy,
+                scan.config,
+                scan.targets,
+                scan.checks,
+                scan.result_count,
+            )
+            out[scan_id] = (str(scan.digest), stored_digest(header, datas[scan_id]))
+        return out
+
     def findings(self) -> list[Any]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(findings)))
+
+
+def _json_native(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _utc_iso(value: dt.datetime) -> str:
+    aware = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return aware.isoformat(timespec="microseconds")
+
+
+def _scan_header(
+    started_at: dt.datetime,
+    finished_at: dt.datetime,
+    tool_version: str,
+    policy: str,
+    config: str | None,
+    targets: Any,
+    checks: Any,
+    result_count: int,
+) -> dict[str, Any]:
+    return {
+        "started_at": _utc_iso(started_at),
+        "finished_at": _utc_iso(finished_at),
+        "tool_version": tool_version,
+        "policy": policy,
+        "config": config,
+        "targets": targets,
+        "checks": checks,
+        "result_count": result_count,
+    }
+
+
+def stored_digest(header: dict[str, Any], result_data: Sequence[Any]) -> str:
+    """SHA-256 of a scan as the database holds it: its header and its results, in order.
+
+    Recorded with the scan and recomputed from the rows when a report is built or verified, so
+    rewriting a stored result (a failure turned into a pass) no longer matches."""
+    return scan_digest({"scan": header, "results": list(result_data)})
 
 
 def scan_digest(document: dict[str, Any]) -> str:

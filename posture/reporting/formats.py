@@ -74,6 +74,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- waivers {bucket}: {len(report['waivers'][bucket])}")
     lines += ["", "## Evidence", ""] + [
         f"- scan {e['scan_id']} at {e['started_at']}: sha256 {e['digest']}"
+        + ("" if e.get("digest_verified", True) else " (CHANGED since recorded: does not match)")
         for e in report["evidence"]
     ]
     return "\n".join(lines) + "\n"
