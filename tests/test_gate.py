@@ -216,14 +216,29 @@ def test_inline_suppressions_need_a_central_waiver_when_policy_says_so() -> None
         TargetKind.IAC,
         waiver=Waiver("legacy bucket", "inline suppression (main.tf:3)"),
     )
-    relaxed = Policy.load()
-    results, _ = apply_waivers([inline], [], relaxed, TODAY)
-    assert results[0].status is Status.WAIVED
-    strict = Policy(
-        {**relaxed.as_dict(), "waivers": {"max_days": 90, "require_central_for_inline": True}}
-    )
+    strict = Policy.load()  # the default: an inline comment alone waives nothing
     results, warnings = apply_waivers([inline], [], strict, TODAY)
     assert results[0].status is Status.FAIL and "no central waiver backs it" in warnings[0]
+    relaxed = Policy(
+        {
+            **strict.as_dict(),
+            "waivers": {
+                "max_days": 90,
+                "require_central_for_inline": False,
+                "inline_max_severity": "high",
+            },
+        }
+    )
+    results, _ = apply_waivers([inline], [], relaxed, TODAY)
+    assert results[0].status is Status.WAIVED
+    capped = Policy(
+        {
+            **strict.as_dict(),
+            "waivers": {"require_central_for_inline": False, "inline_max_severity": "medium"},
+        }
+    )
+    results, warnings = apply_waivers([inline], [], capped, TODAY)
+    assert results[0].status is Status.FAIL and "inline_max_severity" in warnings[0]
 
 
 def action_steps() -> list[dict[str, object]]:
