@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._declared import where
+from posture.checks._declared import no_payments, where
 from posture.checks.collectors.card_data import CardFacts, collect_card_data
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.model import Area, EvidenceSource, Location, Severity, TargetKind
@@ -77,6 +77,7 @@ def card_data_on_servers(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Ou
 
 
 @check(
+    needs=no_payments,
     id="PAY-DEBIT-ACCEPTED",
     title="Debit cards accepted",
     area=Area.PAYMENT,
