@@ -3,7 +3,9 @@ our servers, and card numbers or card-data columns found in the repository."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
+from pathlib import Path
 
 from posture.checks._declared import no_payments, where
 from posture.checks.collectors.card_data import CardFacts, collect_card_data
@@ -100,6 +102,12 @@ def debit_accepted(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]
         )
 
 
+def _in_repository(ctx: CheckContext, path: str) -> str:
+    """A found file's path as posture.yaml names the repository (relative to its folder), never
+    the checkout's absolute path: fingerprints, and so baselines, work in every clone."""
+    return posixpath.normpath(posixpath.join(Path(ctx.target.name).as_posix(), path))
+
+
 @check(
     id="PAY-CARD-DATA-IN-REPO",
     title="Card numbers or card-data columns in the repository",
@@ -115,7 +123,7 @@ def debit_accepted(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]
 )
 def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
     for m in facts.numbers:
-        location = Location(str(facts.root) + "/" + m.path, m.line, m.line)
+        location = Location(_in_repository(ctx, m.path), m.line, m.line)
         evidence = {"masked": m.masked, "brand": m.brand, "test_number": m.test_number}
         if m.test_number:
             yield Outcome.fail(
@@ -140,7 +148,7 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
         )
         yield Outcome.fail(
             f"card-data column '{c.column}'" + (" (CVV must never be stored)" if sensitive else ""),
-            location=Location(str(facts.root) + "/" + c.path, c.line, c.line),
+            location=Location(_in_repository(ctx, c.path), c.line, c.line),
             evidence={"column": c.column},
             severity=Severity.CRITICAL if sensitive else Severity.HIGH,
             key=f"{c.path}:{c.column}",

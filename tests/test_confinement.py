@@ -129,13 +129,22 @@ def test_repository_and_iac_walks_do_not_follow_symlinks_out(layout: tuple[Path,
     report = scan(
         ScanRequest(
             config=load_config(repo / "posture.yaml"),
-            selection=Selection(only=("IAC-CHECKOV", "PAY-CARD-DATA-IN-REPO")),
+            selection=Selection(
+                only=("IAC-CHECKOV", "IAC-UNREADABLE-FILE", "PAY-CARD-DATA-IN-REPO")
+            ),
         )
     )
     text = json.dumps(report.to_dict())
     assert "aws_db_instance.leak" not in text and "public.tf" not in text
-    assert "453914" not in text and "outside" not in text
+    assert "453914" not in text and str(outside) not in text
     assert any(r.resource == "aws_s3_bucket.b" for r in report.results)
+    # what was not scanned is said, not silently passed
+    refused = {
+        r.resource
+        for r in report.results
+        if r.check_id == "IAC-UNREADABLE-FILE" and r.status.value == "error"
+    }
+    assert refused == {"infra/leak.tf", "infra/mod"}, refused
 
 
 def test_card_data_fingerprints_do_not_depend_on_the_checkout_path(tmp_path: Path) -> None:

@@ -131,6 +131,12 @@ class CardFacts:
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """No path that leads out of the repository through a symlinked folder is read."""
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 def list_files(root: Path, max_files: int) -> list[Path]:
     git = shutil.which("git")
     if git and (root / ".git").exists():
@@ -142,11 +148,13 @@ def list_files(root: Path, max_files: int) -> list[Path]:
         )
         if proc.returncode == 0:
             names = [n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n]
-            return [root / n for n in names[:max_files]]
+            return [p for p in (root / n for n in names[:max_files]) if _inside(p, root)]
     out: list[Path] = []
     for directory, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
         for name in files:
+            if not _inside(Path(directory) / name, root):
+                continue
             out.append(Path(directory) / name)
             if len(out) >= max_files:
                 return out

@@ -34,10 +34,13 @@ def parse_resolve(values: list[str]) -> dict[tuple[str, int], str]:
 
 
 def load_config_arg(args: argparse.Namespace) -> Config | None:
+    root = getattr(args, "root", None)
     if args.config:
-        return load_config(args.config)
+        return load_config(args.config, root=root)
     if not args.target and not args.iac and Path(DEFAULT_CONFIG).is_file():
-        return load_config(DEFAULT_CONFIG)
+        return load_config(DEFAULT_CONFIG, root=root)
+    if root:
+        raise UsageError("--root needs a posture.yaml (-c FILE)")
     return None
 
 

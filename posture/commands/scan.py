@@ -15,6 +15,11 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
         help="posture.yaml to read (default: ./posture.yaml if present)",
     )
     p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="folder every path in posture.yaml must stay inside (default: the folder holding it)",
+    )
+    p.add_argument(
         "--target",
         action="append",
         default=[],
