@@ -3,6 +3,7 @@ history database that fails never throws away a scan's outputs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
@@ -99,3 +100,21 @@ def test_a_database_error_while_recording_keeps_the_outputs(
     assert "disk quota exceeded" in proc.stderr and "Traceback" not in proc.stderr
     document = json.loads((tmp_path / "out" / "posture.json").read_text())
     assert [r["check_id"] for r in document["results"]] == ["TEST-FAILS"]
+
+
+def test_a_version_1_database_is_redigested_once_on_upgrade(tmp_path: Path) -> None:
+    from posture.history import History
+
+    db = tmp_path / "h.sqlite"
+    history = history_of_three_scans(f"sqlite:///{db}")
+    ids = [r.id for r in history.scans_between(None, _far())]
+    with sqlite3.connect(db) as conn:  # as posture 0.1 left it: old-style digests, version 1
+        conn.execute("UPDATE posture_scans SET digest = 'f' || substr(digest, 2)")
+        conn.execute("DELETE FROM posture_schema_version WHERE version > 1")
+    upgraded = History.open(f"sqlite:///{db}")
+    digests = upgraded.recompute_digests(ids)
+    assert digests and all(stored == again for stored, again in digests.values())
+
+
+def _far() -> dt.datetime:
+    return dt.datetime(2100, 1, 1, tzinfo=dt.UTC)

@@ -48,6 +48,8 @@ def run_create(args: argparse.Namespace) -> int:
         args.fail_on = None
         report, _ = scan_from_args(args)
     document = baseline_document(report)
-    Path(args.output).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    from posture.render import write_file
+
+    write_file(Path(args.output), json.dumps(document, indent=2) + "\n")
     sys.stdout.write(f"wrote {args.output}: {len(document['findings'])} known findings\n")
     return 0

@@ -9,8 +9,6 @@ seen and resolved times are known.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from posture.errors import PostureError
+from posture.history.digest import json_native, scan_header, stored_digest
 from posture.history.schema import findings, migrate, results, scans
 from posture.model import Result, Status
 from posture.scanreport import ScanReport
@@ -114,11 +113,11 @@ class History:
         """Store one scan and update its findings, all in one transaction. Returns the scan id."""
         document = report.to_dict()
         # stored as it will read back, so the digest can be recomputed from the database alone
-        document["targets"] = _json_native(document["targets"])
-        document["checks"] = _json_native(document.get("checks", {}))
-        document["results"] = _json_native(document["results"])
+        document["targets"] = json_native(document["targets"])
+        document["checks"] = json_native(document.get("checks", {}))
+        document["results"] = json_native(document["results"])
         digest = stored_digest(
-            _scan_header(
+            scan_header(
                 report.started_at,
                 report.finished_at,
                 report.tool_version,
@@ -246,85 +245,14 @@ class History:
         """scan id -> (stored digest, digest recomputed from the stored scan and its results).
 
         A scan missing from the database recomputes to the empty string."""
-        out: dict[int, tuple[str, str]] = {}
-        if not scan_ids:
-            return out
+        from posture.history.digest import recompute
+
         with self.engine.connect() as conn:
-            rows = {
-                r.id: r for r in conn.execute(select(scans).where(scans.c.id.in_(list(scan_ids))))
-            }
-            datas: dict[int, list[Any]] = {i: [] for i in scan_ids}
-            for row in conn.execute(
-                select(results.c.scan_id, results.c.data)
-                .where(results.c.scan_id.in_(list(scan_ids)))
-                .order_by(results.c.scan_id, results.c.id)
-            ):
-                datas[row.scan_id].append(row.data)
-        for scan_id in scan_ids:
-            scan = rows.get(scan_id)
-            if scan is None:
-                out[scan_id] = ("", "")
-                continue
-            header = _scan_header(
-                scan.started_at,
-                scan.finished_at,
-                scan.tool_version,
-                scan.policy,
-                scan.config,
-                scan.targets,
-                scan.checks,
-                scan.result_count,
-            )
-            out[scan_id] = (str(scan.digest), stored_digest(header, datas[scan_id]))
-        return out
+            return recompute(conn, scan_ids)
 
     def findings(self) -> list[Any]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(findings)))
-
-
-def _json_native(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def _utc_iso(value: dt.datetime) -> str:
-    aware = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    return aware.isoformat(timespec="microseconds")
-
-
-def _scan_header(
-    started_at: dt.datetime,
-    finished_at: dt.datetime,
-    tool_version: str,
-    policy: str,
-    config: str | None,
-    targets: Any,
-    checks: Any,
-    result_count: int,
-) -> dict[str, Any]:
-    return {
-        "started_at": _utc_iso(started_at),
-        "finished_at": _utc_iso(finished_at),
-        "tool_version": tool_version,
-        "policy": policy,
-        "config": config,
-        "targets": targets,
-        "checks": checks,
-        "result_count": result_count,
-    }
-
-
-def stored_digest(header: dict[str, Any], result_data: Sequence[Any]) -> str:
-    """SHA-256 of a scan as the database holds it: its header and its results, in order.
-
-    Recorded with the scan and recomputed from the rows when a report is built or verified, so
-    rewriting a stored result (a failure turned into a pass) no longer matches."""
-    return scan_digest({"scan": header, "results": list(result_data)})
-
-
-def scan_digest(document: dict[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _safe(url: str) -> str:

@@ -49,15 +49,15 @@ def check_formats(formats: list[str], output: str | None, output_dir: str | None
     if len(set(formats)) > 1 and not output_dir:
         raise UsageError("several formats need --output-dir DIR")
     if output_dir:
-        _refuse_symlink(Path(output_dir), "--output-dir")
+        refuse_symlink(Path(output_dir), "--output-dir")
         for fmt in formats:
             if fmt != "terminal":
-                _refuse_symlink(Path(output_dir) / f"posture.{_module(fmt).EXTENSION}", "output")
+                refuse_symlink(Path(output_dir) / f"posture.{_module(fmt).EXTENSION}", "output")
     elif output:
-        _refuse_symlink(Path(output), "--output")
+        refuse_symlink(Path(output), "--output")
 
 
-def _refuse_symlink(path: Path, what: str) -> None:
+def refuse_symlink(path: Path, what: str) -> None:
     """Reports are never written through a symlink: a committed link would send them elsewhere."""
     if path.is_symlink():
         raise UsageError(f"{what} {path}: is a symlink; posture never writes a report through one")
@@ -71,7 +71,7 @@ def write_file(path: Path, text: str) -> None:
     import os
     import tempfile
 
-    _refuse_symlink(path, "output")
+    refuse_symlink(path, "output")
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -106,7 +106,7 @@ def write_outputs(
     if output_dir:
         directory = Path(output_dir)
         directory.mkdir(parents=True, exist_ok=True)
-        _refuse_symlink(directory, "--output-dir")
+        refuse_symlink(directory, "--output-dir")
         for fmt in formats:
             if fmt == "terminal":
                 continue

@@ -66,12 +66,15 @@ def sign(report: Path, key_path: Path, scans: list[dict[str, Any]]) -> Path:
         "algorithm": "Ed25519",
     }
     signature = key.sign(_canonical(manifest))
+    from posture.render import write_file
+
     out = report.with_name(report.name + SIGNATURE_SUFFIX)
-    out.write_text(
+    write_file(
+        out,
         json.dumps(
             {"manifest": manifest, "signature": base64.b64encode(signature).decode()}, indent=2
         )
-        + "\n"
+        + "\n",
     )
     return out
 

@@ -145,15 +145,18 @@ def test_unmapped_checkov_failure_still_appears_as_other(tmp_path: Path) -> None
 
 
 def test_mapping_override_from_posture_yaml(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(FIXTURES / "bad", tmp_path / "bad")  # paths stay inside posture.yaml's folder
     (tmp_path / "posture.yaml").write_text(
-        textwrap.dedent(f"""\
+        textwrap.dedent("""\
         version: 1
         iac:
-          - path: {FIXTURES / "bad"}
+          - path: bad
         checkov:
           mapping:
-            CKV_AWS_24: {{severity: critical}}
-            CKV_AWS_18: {{area: privacy}}
+            CKV_AWS_24: {severity: critical}
+            CKV_AWS_18: {area: privacy}
         """)
     )
     config = load_config(tmp_path / "posture.yaml")
