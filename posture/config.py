@@ -174,6 +174,14 @@ def load_config(path: str | Path, root: str | Path | None = None) -> Config:
         raise ConfigError("--root: not a folder", path=str(root))
     if not path.is_file():
         raise ConfigError("configuration file not found", path=str(path))
+    if path.is_symlink():
+        folder = Path(root) if root is not None else path.parent
+        if outside_root(folder, path.name, path.parent) is not None:
+            # never parse it: a parse error would quote a line of a file outside the repository
+            raise ConfigError(
+                f"a symlink leading outside {folder}; posture reads no configuration from there",
+                path=str(path),
+            )
     raw = load_yaml_file(path)
     if raw is None:
         raw = LineDict()

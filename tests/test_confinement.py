@@ -184,3 +184,13 @@ def test_a_baseline_made_in_one_clone_works_in_another(tmp_path: Path, run_cli: 
         *base, "-c", str(tmp_path / "b" / "posture.yaml"), "--baseline", "b.json", "--new-only"
     )
     assert second.returncode == 0, second.stdout
+
+
+def test_a_symlinked_posture_yaml_leading_outside_is_not_read(
+    layout: tuple[Path, Path], run_cli: RunCli
+) -> None:
+    repo, outside = layout
+    (repo / "posture.yaml").symlink_to(outside / "sshd_config")
+    proc = run_cli("scan", "-c", "posture.yaml", "--format", "json", cwd=repo)
+    assert proc.returncode == 2 and "symlink leading outside" in proc.stderr
+    assert OUTSIDE_SECRET not in proc.stderr and "PermitRootLogin" not in proc.stderr
