@@ -141,7 +141,18 @@ def list_files(root: Path, max_files: int) -> list[Path]:
     git = shutil.which("git")
     if git and (root / ".git").exists():
         proc = subprocess.run(
-            [git, "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+            # no fsmonitor hook or other command from a repository's config ever runs
+            [
+                git,
+                "-c",
+                "core.fsmonitor=false",
+                "-C",
+                str(root),
+                "ls-files",
+                "-co",
+                "--exclude-standard",
+                "-z",
+            ],
             capture_output=True,
             timeout=60,
             check=False,

@@ -51,5 +51,7 @@ def run_create(args: argparse.Namespace) -> int:
     from posture.render import write_file
 
     write_file(Path(args.output), json.dumps(document, indent=2) + "\n")
-    sys.stdout.write(f"wrote {args.output}: {len(document['findings'])} known findings\n")
+    waived = sum(1 for f in document["findings"].values() if f.get("status") == "waived")
+    note = f" ({waived} only waived: they block again when their waiver ends)" if waived else ""
+    sys.stdout.write(f"wrote {args.output}: {len(document['findings'])} known findings{note}\n")
     return 0
