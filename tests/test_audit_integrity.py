@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -64,24 +65,37 @@ def test_rewritten_history_is_flagged_when_building_and_verifying(
 
 def test_a_broken_database_is_found_before_the_scan(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "db-is-a-folder").mkdir()
-    proc = run_cli(
-        "scan",
-        "--checks-dir",
-        LOCAL,
-        "--only",
-        "TEST-FAILS",
-        "--target",
-        "https://a.example",
-        "--db",
-        str(tmp_path / "db-is-a-folder"),
-        "--output-dir",
-        "out",
-        "--format",
-        "json",
-    )
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    try:
+        proc = run_cli(
+            "scan",
+            "--only",
+            "WEB-HSTS",
+            "--timeout",
+            "2",
+            "--target",
+            f"https://127.0.0.1:{listener.getsockname()[1]}/",
+            "--db",
+            str(tmp_path / "db-is-a-folder"),
+            "--output-dir",
+            "out",
+            "--format",
+            "json",
+        )
+        try:
+            listener.accept()[0].close()
+            contacted = True
+        except TimeoutError:
+            contacted = False
+    finally:
+        listener.close()
     assert proc.returncode == 2, proc.stderr
     assert "history database" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+    assert not contacted  # the storefront was never scanned: the database was checked first
 
 
 def test_a_database_error_while_recording_keeps_the_outputs(
