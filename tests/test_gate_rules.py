@@ -216,3 +216,14 @@ def test_a_check_with_nothing_to_look_at_is_skipped_never_passed(tmp_path: Path)
     # a check that does not apply to a target yields no result at all: no storefront facts
     # for the controls target, no IaC rule on the storefront
     assert not [r for r in report.results if r.area.value == "tls"]
+
+
+def test_a_posture_yaml_that_relaxes_the_waiver_policy_is_called_out(tmp_path: Path) -> None:
+    config = project(
+        tmp_path,
+        "policy:\n  overrides:\n    waivers:\n      require_central_for_inline: false\n",
+    )
+    report = run_scan(config, dt.date(2026, 11, 24))
+    [warning] = [w for w in report.warnings if "waiver policy" in w]
+    assert "posture.yaml:9" in warning and "require_central_for_inline" in warning
+    assert "require_central_for_inline" in render(report, "md", RenderContext())
