@@ -7,8 +7,36 @@ from collections.abc import Iterator
 
 from posture.checks.collectors.declared import DeclaredFacts
 from posture.controls import Attestation
-from posture.model import EvidenceSource, Location
+from posture.model import EvidenceSource, Location, Status
 from posture.plugin import CheckContext, Outcome
+from posture.runner import ScanFacts
+
+
+def no_vendors(facts: DeclaredFacts, ctx: CheckContext) -> str | None:
+    if facts.controls.vendors:
+        return None
+    return "no vendors declared (controls.vendors is empty): nothing to evaluate"
+
+
+def no_data_stores(facts: DeclaredFacts, ctx: CheckContext) -> str | None:
+    if facts.controls.data_stores:
+        return None
+    return "no data stores declared (controls.data_stores is empty): nothing to evaluate"
+
+
+def no_payments(facts: DeclaredFacts, ctx: CheckContext) -> str | None:
+    if facts.controls.payments is not None:
+        return None
+    return "no payment controls declared (controls.payments)"
+
+
+def storefront_inventories(facts: ScanFacts, ctx: CheckContext) -> str | None:
+    """Cross-target checks over what the storefronts load need at least one that answered."""
+    if any(
+        r.check_id == "WEB-THIRD-PARTY-INVENTORY" and r.status is Status.PASS for r in facts.results
+    ):
+        return None
+    return "no storefront answered in this scan (no third-party inventory to compare with)"
 
 
 def where(ctx: CheckContext, *loc: str | int) -> Location | None:

@@ -34,6 +34,11 @@ def walk(node: Any, path: str = "controls") -> Iterator[tuple[str, Attestation]]
     severity=Severity.MEDIUM,
     target=TargetKind.CONTROLS,
     facts="declared",
+    needs=lambda facts, ctx: (
+        None
+        if any(True for _ in walk(facts.controls))
+        else "no attestation declared in controls: nothing to evaluate"
+    ),
     description="A control no file or scan can prove (training, restore test, access review) is attested "
     "by a person with a date and a renewal period; past it, the attestation no longer counts.",
     remediation="Repeat the control and renew the attestation (by, date) in posture.yaml.",

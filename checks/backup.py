@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._declared import attestation_evidence, days_since, where
+from posture.checks._declared import attestation_evidence, days_since, no_data_stores, where
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
 from posture.plugin import CheckContext, Outcome, check
@@ -22,6 +22,7 @@ DECLARED = EvidenceSource.DECLARED
     severity=Severity.HIGH,
     target=TargetKind.CONTROLS,
     facts="declared",
+    needs=no_data_stores,
     description="Each data store's backup must live in another account or provider and another "
     "region (or site) than the data, be encrypted, and have an immutable or offline copy.",
     remediation="Copy backups to a separate account in another region with vault/object lock.",
@@ -87,6 +88,7 @@ def separation(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
     severity=Severity.MEDIUM,
     target=TargetKind.CONTROLS,
     facts="declared",
+    needs=no_data_stores,
     remediation="Restore from backup at least every 90 days and record who did it and when.",
 )
 def restore_test(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
@@ -127,6 +129,17 @@ _IAC_BACKUP_GAPS = (
 )
 
 
+def _declared_vs_iac_needs(facts: ScanFacts, ctx: CheckContext) -> str | None:
+    stores = ctx.config.controls.data_stores if ctx.config else []
+    if not any(s.backup and s.backup.cross_region_declared and s.iac_resources for s in stores):
+        return "no data store declares a cross-region backup with its IaC resources"
+    if not any(
+        r.target_kind.value == "iac" and r.status is not Status.ERROR for r in facts.results
+    ):
+        return "no infrastructure code was scanned to compare the declarations with"
+    return None
+
+
 @check(
     id="BACKUP-DECLARED-VS-IAC",
     title="Declared cross-region backup contradicted by the infrastructure code or the live account",
@@ -134,6 +147,7 @@ _IAC_BACKUP_GAPS = (
     severity=Severity.HIGH,
     target=TargetKind.SCAN,
     facts="results",
+    needs=_declared_vs_iac_needs,
     remediation="Make the IaC copy the backups across regions, or correct the declaration.",
 )
 def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:

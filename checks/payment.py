@@ -3,9 +3,11 @@ our servers, and card numbers or card-data columns found in the repository."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
+from pathlib import Path
 
-from posture.checks._declared import where
+from posture.checks._declared import no_payments, where
 from posture.checks.collectors.card_data import CardFacts, collect_card_data
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.model import Area, EvidenceSource, Location, Severity, TargetKind
@@ -88,6 +90,7 @@ def card_data_on_servers(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Ou
 
 
 @check(
+    needs=no_payments,
     id="PAY-DEBIT-ACCEPTED",
     title="Debit cards accepted",
     area=Area.PAYMENT,
@@ -110,6 +113,12 @@ def debit_accepted(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]
         )
 
 
+def _in_repository(ctx: CheckContext, path: str) -> str:
+    """A found file's path as posture.yaml names the repository (relative to its folder), never
+    the checkout's absolute path: fingerprints, and so baselines, work in every clone."""
+    return posixpath.normpath(posixpath.join(Path(ctx.target.name).as_posix(), path))
+
+
 @check(
     id="PAY-CARD-DATA-IN-REPO",
     title="Card numbers or card-data columns in the repository",
@@ -127,7 +136,7 @@ def debit_accepted(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]
 )
 def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
     for m in facts.numbers:
-        location = Location(str(facts.root) + "/" + m.path, m.line, m.line)
+        location = Location(_in_repository(ctx, m.path), m.line, m.line)
         evidence = {"masked": m.masked, "brand": m.brand, "test_number": m.test_number}
         if m.test_number:
             yield Outcome.fail(
@@ -157,7 +166,7 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
             f"card-data column '{c.column}'"
             + (f" ({where})" if where else "")
             + (": CVV must never be stored" if sensitive else ""),
-            location=Location(str(facts.root) + "/" + c.path, c.line, c.line),
+            location=Location(_in_repository(ctx, c.path), c.line, c.line),
             evidence={
                 "column": c.column,
                 "kind": c.kind or ("cvv" if sensitive else "pan"),
@@ -167,12 +176,6 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
             severity=Severity.CRITICAL if sensitive else Severity.HIGH,
             key=f"{c.path}:{c.column}",
         )
-<<<<<<< HEAD
-    if not facts.numbers and not facts.columns:
-        summary: dict[str, object] = {"files": facts.files_scanned}
-        if facts.retired:
-            summary["dropped_columns"] = [f"{c.path}:{c.line}:{c.column}" for c in facts.retired]
-=======
     unsearched = _unsearched(facts)
     if unsearched:
         # Files never read cannot be said to hold no card data: not a pass, and named.
@@ -190,7 +193,9 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
             key="unsearched",
         )
     elif not facts.numbers and not facts.columns:
->>>>>>> hostile
+        summary: dict[str, object] = {"files": facts.files_scanned}
+        if facts.retired:
+            summary["dropped_columns"] = [f"{c.path}:{c.line}:{c.column}" for c in facts.retired]
         yield Outcome.passed(
             f"no card data in {facts.files_scanned} files"
             + (

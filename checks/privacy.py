@@ -7,7 +7,13 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from posture.checks._declared import attestation_evidence, days_since, document, where
+from posture.checks._declared import (
+    attestation_evidence,
+    days_since,
+    document,
+    storefront_inventories,
+    where,
+)
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.checks.collectors.privacy_web import PrivacyWebFacts, collect_privacy_web
 from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
@@ -120,6 +126,7 @@ def opt_out(facts: PrivacyWebFacts, ctx: CheckContext) -> Iterator[Outcome]:
     severity=Severity.HIGH,
     target=TargetKind.SCAN,
     facts="results",
+    needs=storefront_inventories,
     description="Advertising and tracking origins on the storefront usually mean 'sharing' under the CCPA "
     "even when the business declares none: the opt-out link and GPC are then needed.",
     remediation="Offer the opt-out link and honour GPC, or remove the trackers.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from posture.checks._declared import days_since, where
+from posture.checks._declared import days_since, no_vendors, where
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
 from posture.plugin import CheckContext, Outcome, check
@@ -120,6 +120,7 @@ def _vendor_checks(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[tuple[in
     severity=Severity.HIGH,
     target=TargetKind.CONTROLS,
     facts="declared",
+    needs=no_vendors,
     description="Each declared vendor needs a DPA (GDPR Art. 28), a transfer mechanism when data leaves the "
     "EEA for a country without adequacy (Art. 44-46), a security review within 12 months, only the data "
     "its service needs (policy vendor.data_needs), CCPA service-provider terms and a breach clause.",

@@ -1,13 +1,17 @@
 """posture.yaml: its schema, its loader, and the targets it declares.
 
 Strict at the edge: an unknown key, a wrong type or a referenced file that does not exist is a
-``ConfigError`` naming the file and line. Validation is pydantic; line numbers come from the
-line-tracking YAML loader, matched to pydantic's error locations.
+``ConfigError`` naming the file and line. posture.yaml comes from a pull request like every other
+file, so every path it names must stay inside the root (the folder holding posture.yaml, or
+``--root``): no absolute path, no ``..`` out of it, no symlink leading out of it. Validation is
+pydantic; line numbers come from the line-tracking YAML loader, matched to pydantic's error locations.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -172,6 +176,7 @@ class Config(_Strict):
     _path: str = ""
     _raw: Any = None
     _waivers: list[Any] = []
+    _root: str = ""
 
     @property
     def path(self) -> str:
@@ -186,6 +191,11 @@ class Config(_Strict):
     def base_dir(self) -> Path:
         return Path(self._path).parent if self._path else Path.cwd()
 
+    @property
+    def root(self) -> Path:
+        """Every path posture.yaml names stays inside this folder."""
+        return Path(self._root) if self._root else self.base_dir
+
     def line(self, *loc: str | int) -> int | None:
         """The line in posture.yaml of the element at ``loc`` (e.g. ``"storefronts", 0``)."""
         return line_of(self._raw, loc) if self._raw is not None else None
@@ -195,11 +205,24 @@ class Config(_Strict):
         return path if path.is_absolute() else self.base_dir / path
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate posture.yaml. Raises ``ConfigError`` with file and line."""
+def load_config(path: str | Path, root: str | Path | None = None) -> Config:
+    """Read and validate posture.yaml. Raises ``ConfigError`` with file and line.
+
+    ``root`` (``--root``) is the folder every path in the file must stay inside; by default the
+    folder holding posture.yaml."""
     path = Path(path)
+    if root is not None and not Path(root).is_dir():
+        raise ConfigError("--root: not a folder", path=str(root))
     if not path.exists():
         raise ConfigError("configuration file not found", path=str(path))
+    if path.is_symlink():
+        folder = Path(root) if root is not None else path.parent
+        if outside_root(folder, path.name, path.parent) is not None:
+            # never parse it: a parse error would quote a line of a file outside the repository
+            raise ConfigError(
+                f"a symlink leading outside {folder}; posture reads no configuration from there",
+                path=str(path),
+            )
     raw = load_yaml_file(path)
     if raw is None:
         raw = LineDict()
@@ -217,6 +240,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{dotted}: {message}", path=str(path), line=line) from None
     config._path = str(path)
     config._raw = raw
+    config._root = str(Path(root).absolute()) if root is not None else ""
     from posture.waivers import parse_waivers
 
     config._waivers = parse_waivers(raw.get("waivers"), str(path), raw, ("waivers",))
@@ -226,6 +250,7 @@ def load_config(path: str | Path) -> Config:
             path=str(path),
             line=config.line("version"),
         )
+    _confine_paths(config)
     _check_files_exist(config)
     return config
 
@@ -238,6 +263,86 @@ def _friendly(err: Any) -> str:
         return "required key is missing"
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
+
+
+_PROFILE_NAMES = ("modern", "intermediate", "old")
+
+
+def path_fields(config: Config) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every file or folder path posture.yaml names, with its location in the file."""
+    for section in ("iac", "configs", "imports"):
+        for index, item in enumerate(getattr(config, section)):
+            yield (section, index, "path"), item.path
+    for index, shop in enumerate(config.storefronts):
+        if shop.tls_profile and shop.tls_profile not in _PROFILE_NAMES:
+            yield ("storefronts", index, "tls_profile"), shop.tls_profile
+        for name, page in shop.pages.items():
+            if isinstance(page, PageConfig) and page.tls_profile:
+                if page.tls_profile not in _PROFILE_NAMES:
+                    yield ("storefronts", index, "pages", name, "tls_profile"), page.tls_profile
+    controls = config.controls
+    if controls.payments and controls.payments.repository:
+        yield ("controls", "payments", "repository"), controls.payments.repository
+    if controls.privacy:
+        for field in ("incident_response_plan", "records_of_processing"):
+            value = getattr(controls.privacy, field)
+            if value:
+                yield ("controls", "privacy", field), value
+    if controls.access:
+        if controls.access.offboarding_process:
+            yield ("controls", "access", "offboarding_process"), controls.access.offboarding_process
+        if controls.access.vpn and controls.access.vpn.config:
+            yield ("controls", "access", "vpn", "config"), controls.access.vpn.config
+    yield from _evidence_paths(controls, ("controls",))
+
+
+def _evidence_paths(
+    node: Any, loc: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Attestations' evidence files, wherever they sit under ``controls``."""
+    from posture.controls import Attestation
+
+    if isinstance(node, Attestation):
+        if node.evidence:
+            yield (*loc, "evidence"), node.evidence
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _evidence_paths(getattr(node, name), (*loc, name))
+    elif isinstance(node, (list, tuple)):
+        for index, item in enumerate(node):
+            yield from _evidence_paths(item, (*loc, index))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def outside_root(root: Path, value: str, base: Path | None = None) -> str | None:
+    """Why ``value`` (a path from posture.yaml, relative to ``base``, by default ``root``) is not
+    confined to ``root``, else ``None``."""
+    if "\x00" in value:
+        return "not a path"
+    if Path(value).is_absolute() or value.startswith("~"):
+        return f"absolute path {value!r} refused: give it relative, not outside {root}"
+    lexical = os.path.normpath(os.path.join(os.path.abspath(base or root), value))
+    if not _inside(lexical, os.path.normpath(os.path.abspath(root))):
+        return f"{value!r} leads outside {root}"
+    real_root = os.path.realpath(root)
+    if not _inside(os.path.realpath(lexical), real_root):
+        return f"{value!r} goes through a symlink that leads outside {root}"
+    return None
+
+
+def _confine_paths(config: Config) -> None:
+    for loc, value in path_fields(config):
+        problem = outside_root(config.root, value, config.base_dir)
+        if problem is not None:
+            dotted = ".".join(str(p) for p in loc)
+            raise ConfigError(
+                f"{dotted}: {problem} (paths stay inside the folder holding posture.yaml, or --root)",
+                path=config.path,
+                line=config.line(*loc),
+            )
 
 
 def _check_files_exist(config: Config) -> None:
@@ -279,13 +384,13 @@ def targets_from_config(config: Config) -> list[Target]:
     payments = config.controls.payments
     if payments is None or payments.scan_repository:
         # The repository holding posture.yaml is searched for card data unless told otherwise.
-        folder = (
-            config.resolve_path(payments.repository)
-            if payments and payments.repository
-            else config.base_dir
-        )
+        name = payments.repository if payments and payments.repository else "."
+        folder = config.resolve_path(name)
         loc = where("controls", "payments") if payments else Location(config.path, None)
+        # named as posture.yaml names it (relative to its folder), never by the checkout's
+        # absolute path: results and their fingerprints are the same in every clone
+        name = Path(os.path.normpath(name)).as_posix()
         targets.append(
-            Target(TargetKind.REPOSITORY, str(folder), {"abs_path": str(folder.resolve())}, loc)
+            Target(TargetKind.REPOSITORY, name, {"abs_path": str(folder.resolve())}, loc)
         )
     return targets

@@ -88,6 +88,21 @@ def _load_waivers(request: ScanRequest, policy: Policy) -> list[LoadedWaiver]:
     return waivers
 
 
+def _relaxed_gate(config: Config | None) -> list[str]:
+    """posture.yaml comes with the pull request: say so when it changes the waiver rules, so a
+    reviewer sees it in the summary rather than in a diff they may not read."""
+    if config is None:
+        return []
+    overrides = config.policy.overrides.get("waivers")
+    if not isinstance(overrides, dict):
+        return []
+    return [
+        f"posture.yaml:{config.line('policy', 'overrides', 'waivers', key) or '?'} overrides the "
+        f"waiver policy (waivers.{key}: {value!r}): review it like code"
+        for key, value in overrides.items()
+    ]
+
+
 def scan(request: ScanRequest) -> ScanReport:
     registry = request.registry or load_registry(request.checks_dirs)
     unmatched = request.selection.unmatched(registry.checks.values())
@@ -115,6 +130,7 @@ def scan(request: ScanRequest) -> ScanReport:
     results, warnings = apply_waivers(
         apply_obligations(output.results), waivers, policy, request.options.now.date()
     )
+    warnings = _relaxed_gate(request.config) + warnings
     if known is not None:
         results = apply_baseline(results, known)
     report = ScanReport(

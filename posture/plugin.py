@@ -6,7 +6,11 @@ module twice, or in a test, has no side effects.
 
 A *collector* touches the world once per target (a TLS scan, an HTTP fetch, a checkov run) and
 returns a facts object. A *check* is a pure function ``(facts, ctx) -> Iterable[Outcome]`` over
-those facts. A check that yields nothing passed.
+those facts. A check that yields nothing passed, provided it had something to look at: a check
+may say what it needs (``@check(needs=...)``: a function of the facts and the context that gives
+the reason when there is nothing to evaluate), and a facts object may say so for every check on it
+(a ``nothing_to_evaluate`` attribute holding the reason, else ``None``). The runner then turns the
+silent check into *skipped* with that reason; can't look is never a pass.
 """
 
 from __future__ import annotations
@@ -96,6 +100,10 @@ class CheckSpec:
     remediation: str = ""
     references: tuple[str, ...] = ()
     source: str = ""  # module (or entry point) the check came from
+    # (facts, ctx) -> the reason there is nothing to evaluate, else None (see the module doc)
+    needs: Callable[[Any, CheckContext], str | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,8 +184,12 @@ def check(
     description: str = "",
     remediation: str = "",
     references: Iterable[str] = (),
+    needs: Callable[[Any, CheckContext], str | None] | None = None,
 ) -> Callable[[F], F]:
-    """Mark a function ``(facts, ctx) -> Iterable[Outcome]`` as a check."""
+    """Mark a function ``(facts, ctx) -> Iterable[Outcome]`` as a check.
+
+    ``needs(facts, ctx)`` returns why there is nothing to evaluate (no vendors declared, no
+    storefront answered), else ``None``: a check that then yields nothing is skipped, not passed."""
 
     def mark(func: F) -> F:
         doc = description or (func.__doc__ or "").strip()
@@ -193,6 +205,7 @@ def check(
             remediation=remediation,
             references=tuple(references),
             source=func.__module__,
+            needs=needs,
         )
         setattr(func, CHECK_ATTR, spec)
         return func

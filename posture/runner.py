@@ -121,6 +121,20 @@ def _with_alias(result: Result, previous_path: str | None) -> Result:
     return result if old == result.fingerprint else result.with_(fingerprint_aliases=(old,))
 
 
+def nothing_to_evaluate(spec: CheckSpec, facts: Any, ctx: CheckContext) -> str | None:
+    """Why a check that yielded nothing had nothing to look at, else ``None`` (then it passed).
+
+    The check's own ``needs`` decides first, then the facts' ``nothing_to_evaluate``. A check
+    that does not apply to a target never gets here: it is not run on that target at all."""
+    try:
+        if spec.needs is not None:
+            return spec.needs(facts, ctx)
+        reason = getattr(facts, "nothing_to_evaluate", None)
+        return reason if isinstance(reason, str) and reason else None
+    except Exception as exc:  # noqa: BLE001 - a broken predicate must not hide the check
+        return f"could not tell whether there was anything to evaluate: {_describe(exc)}"
+
+
 def result_from(spec: CheckSpec, target: Target, outcome: Outcome) -> Result:
     status = outcome.status
     waiver = None
@@ -252,6 +266,8 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - isolate a broken check
             results = [result_from(spec, target, Outcome.error(f"check failed: {_describe(exc)}"))]
         if not results:
-            results = [result_from(spec, target, Outcome.passed())]
+            reason = nothing_to_evaluate(spec, facts, ctx)
+            outcome = Outcome.skip(reason) if reason else Outcome.passed()
+            results = [result_from(spec, target, outcome)]
         self._notify("check-done", target, spec.id)
         return results

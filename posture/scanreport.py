@@ -34,6 +34,18 @@ class ScanReport:
     def errors(self) -> list[Result]:
         return [r for r in self.results if r.status is Status.ERROR]
 
+    def blocking(self, fail_on: Severity, new_only: bool = False) -> list[Result]:
+        """The failures that fail the gate: at or above ``fail_on``, and new with ``new_only``.
+
+        The exit code and every verdict line are computed from this one list, so they agree."""
+        return [r for r in self.failures(fail_on) if not (new_only and r.baseline == "existing")]
+
+    def gate_code(self, fail_on: Severity, new_only: bool = False) -> int:
+        """0 nothing blocks, 1 a blocking failure, 3 nothing blocks but results are errors."""
+        if self.blocking(fail_on, new_only):
+            return 1
+        return 3 if self.errors() else 0
+
     def summary(self) -> dict[str, Any]:
         return summarize(self.results)
 

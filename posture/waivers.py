@@ -3,8 +3,9 @@
 A waiver names a check id (globs allowed) and optionally a target and a resource. It must expire,
 no later than the policy maximum (``waivers.max_days``, default 90) from the scan date; an expired
 waiver stops applying and is reported as a warning. One waiver list covers every engine: checkov's
-inline ``checkov:skip`` comments count only when ``waivers.require_central_for_inline`` is off, or
-when a central waiver backs them.
+inline ``checkov:skip`` comments (no approver, no expiry, written by whoever changes the code) count
+only when a central waiver backs them; with ``waivers.require_central_for_inline: false`` an inline
+comment alone waives findings up to ``waivers.inline_max_severity`` (default low).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posture._yaml import LineDict, line_of, load_yaml_file
 from posture.errors import ConfigError
-from posture.model import Result, Status, Waiver
+from posture.model import Result, Severity, Status, Waiver
 from posture.policy import Policy
 
 
@@ -148,7 +149,8 @@ def apply_waivers(
                 f"waiver for {waiver.spec.check} ({waiver.source}) expired on "
                 f"{waiver.spec.expires} and no longer applies"
             )
-    central_for_inline = bool(policy.get("waivers.require_central_for_inline", False))
+    central_for_inline = bool(policy.get("waivers.require_central_for_inline", True))
+    inline_max = Severity.parse(str(policy.get("waivers.inline_max_severity", "low")))
     out = []
     for result in results:
         inline = (
@@ -160,11 +162,17 @@ def apply_waivers(
             match = next((w for w in active if w.matches(result)), None)
             if match is not None:
                 result = result.with_(status=Status.WAIVED, waiver=match.as_waiver())
-            elif inline and central_for_inline:
+            elif inline and (central_for_inline or result.severity > inline_max):
                 assert result.waiver is not None
+                why = (
+                    "no central waiver backs it"
+                    if central_for_inline
+                    else f"no central waiver backs it and it is above {inline_max.value} "
+                    "(policy waivers.inline_max_severity)"
+                )
                 warnings.append(
                     f"{result.check_id} at {result.location or result.target}: inline suppression "
-                    f"({result.waiver.reason!r}) ignored: no central waiver backs it"
+                    f"({result.waiver.reason!r}) ignored: {why}"
                 )
                 result = result.with_(status=Status.FAIL, waiver=None)
         out.append(result)

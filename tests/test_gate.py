@@ -216,14 +216,29 @@ def test_inline_suppressions_need_a_central_waiver_when_policy_says_so() -> None
         TargetKind.IAC,
         waiver=Waiver("legacy bucket", "inline suppression (main.tf:3)"),
     )
-    relaxed = Policy.load()
-    results, _ = apply_waivers([inline], [], relaxed, TODAY)
-    assert results[0].status is Status.WAIVED
-    strict = Policy(
-        {**relaxed.as_dict(), "waivers": {"max_days": 90, "require_central_for_inline": True}}
-    )
+    strict = Policy.load()  # the default: an inline comment alone waives nothing
     results, warnings = apply_waivers([inline], [], strict, TODAY)
     assert results[0].status is Status.FAIL and "no central waiver backs it" in warnings[0]
+    relaxed = Policy(
+        {
+            **strict.as_dict(),
+            "waivers": {
+                "max_days": 90,
+                "require_central_for_inline": False,
+                "inline_max_severity": "high",
+            },
+        }
+    )
+    results, _ = apply_waivers([inline], [], relaxed, TODAY)
+    assert results[0].status is Status.WAIVED
+    capped = Policy(
+        {
+            **strict.as_dict(),
+            "waivers": {"require_central_for_inline": False, "inline_max_severity": "medium"},
+        }
+    )
+    results, warnings = apply_waivers([inline], [], capped, TODAY)
+    assert results[0].status is Status.FAIL and "inline_max_severity" in warnings[0]
 
 
 def action_steps() -> list[dict[str, object]]:
@@ -254,7 +269,8 @@ def test_action_scan_and_gate_steps_run_locally(tmp_path: Path) -> None:
         "INPUT_BASELINE": "",
         "INPUT_NEW_ONLY": "false",
         "INPUT_WAIVERS": "",
-        "INPUT_OUTPUT_DIR": str(tmp_path / "out"),
+        "GITHUB_ACTION_PATH": str(REPO),
+        "RUNNER_TEMP": str(tmp_path),
         "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}",
     }
     # the Action's scan step runs the installed posture; point it at the test checks only
@@ -264,7 +280,9 @@ def test_action_scan_and_gate_steps_run_locally(tmp_path: Path) -> None:
     subprocess.run(["bash", "-c", scan_script], env=env, cwd=tmp_path, check=True, timeout=300)
     outputs = dict(line.split("=", 1) for line in (tmp_path / "output").read_text().splitlines())
     assert outputs["exit-code"] == "1" and outputs["high"] == "1" and outputs["critical"] == "0"
-    assert Path(outputs["sarif"]).is_file() and (tmp_path / "out" / "posture.junit.xml").is_file()
+    assert (
+        Path(outputs["sarif"]).is_file() and (Path(outputs["dir"]) / "posture.junit.xml").is_file()
+    )
     assert (tmp_path / "summary").read_text().startswith("<!-- posture-report -->")
     gate = subprocess.run(
         ["bash", "-c", str(steps["Gate"]["run"])],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +37,7 @@ def shops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shops]:
 
 @pytest.fixture(scope="module")
 def report(shops: Shops, tmp_path_factory: pytest.TempPathFactory) -> tuple[ScanReport, float]:
+    folder = tmp_path_factory.mktemp("config")
     lines = ["version: 1", "storefronts:"]
     for name, url in shops.urls.items():
         lines.append(f"  - url: {url}\n    name: {name}")
@@ -48,11 +51,15 @@ def report(shops: Shops, tmp_path_factory: pytest.TempPathFactory) -> tuple[Scan
             )
         else:
             extra = shops.settings.get(name, "")
+            profile = re.search(r"tls_profile: (/\S+)", extra)
+            if profile:  # paths in posture.yaml stay inside its folder: copy the profile there
+                shutil.copy(profile.group(1), folder / Path(profile.group(1)).name)
+                extra = extra.replace(profile.group(1), Path(profile.group(1)).name)
             if extra:
                 lines.append(extra.rstrip("\n"))
             if "http_url:" not in extra:
                 lines.append(f"    http_url: {url.replace('https://', 'http://')}")
-    path = tmp_path_factory.mktemp("config") / "posture.yaml"
+    path = folder / "posture.yaml"
     path.write_text("\n".join(lines) + "\n")
     options = ScanOptions(
         timeout=TIMEOUT, ca_bundle=str(shops.ca_path), collect_timeout=60, resolve=shops.resolve

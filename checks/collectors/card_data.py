@@ -21,23 +21,9 @@ from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
 from posture.safe_read import FileRefused, read_limited
 
-<<<<<<< HEAD
-_CANDIDATE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
-=======
 # Not inside a longer number or a dotted version/decimal ("1.4556...1.2"); a full stop or other
 # punctuation that ends a sentence does not hide a number.
 _CANDIDATE = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)(?!\.\d)")
-_COLUMN = re.compile(
-    r"(?i)(?<![a-z0-9_])((?:card_?|cc_?|credit_?card_?|payment_?)?(?:cvv2?|cvc2?|cvn)|"
-    r"card_?verification(?:_?(?:value|code))?|card_?security_?code|"
-    r"card_?number|credit_?card_?(?:number|no)|cc_?num(?:ber)?|card_?pan|primary_?account_?number)"
-    r"(?![a-z0-9_])"
-)
-# Where a column is declared: SQL and schema files, and migrations. Model code and tests that
-# merely mention cvv (a transient attribute) are not storage.
-_SCHEMA_HINTS = ("migrat", "schema.rb", "structure.sql", "schema.prisma", "/schemas/")
-_SCHEMA_SUFFIXES = (".sql", ".prisma", ".ddl")
->>>>>>> hostile
 _SYNTHETIC = re.compile(r"(\d)\1{6,}")  # seven equal digits in a row: a made-up number
 _SKIP_DIRS = {
     ".git",
@@ -141,13 +127,16 @@ class CardFacts:
     numbers: tuple[CardMatch, ...] = ()
     columns: tuple[ColumnMatch, ...] = ()
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-<<<<<<< HEAD
     retired: tuple[ColumnMatch, ...] = ()  # dropped, or created by a migration a later one drops
-=======
     # Files past the policy's file cap, never searched (their number; the first few are in skipped)
     past_cap: int = 0
     max_files: int = 0
->>>>>>> hostile
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """No path that leads out of the repository through a symlinked folder is read."""
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def list_files(root: Path, max_files: int) -> list[Path]:
@@ -168,18 +157,31 @@ def _all_files(root: Path, max_files: int) -> list[Path]:
     git = shutil.which("git")
     if git and (root / ".git").exists():
         proc = subprocess.run(
-            [git, "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+            # no fsmonitor hook or other command from a repository's config ever runs
+            [
+                git,
+                "-c",
+                "core.fsmonitor=false",
+                "-C",
+                str(root),
+                "ls-files",
+                "-co",
+                "--exclude-standard",
+                "-z",
+            ],
             capture_output=True,
             timeout=60,
             check=False,
         )
         if proc.returncode == 0:
             names = [n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n]
-            return [root / n for n in names[:max_files]]
+            return [p for p in (root / n for n in names[:max_files]) if _inside(p, root)]
     out: list[Path] = []
     for directory, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
         for name in files:
+            if not _inside(Path(directory) / name, root):
+                continue
             out.append(Path(directory) / name)
             if len(out) >= max_files:
                 return out
@@ -224,16 +226,25 @@ def scan_repository(root: Path, max_bytes: int, max_files: int) -> CardFacts:
         text = decode_text(data)
         if text is None:
             continue  # binary
-<<<<<<< HEAD
-        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         # which files define storage is decided by card_columns.framework (name and content)
-        found, cols = scan_text(rel, data.decode("utf-8", "replace"), True)
+        found, cols = scan_text(rel, text, True)
         numbers += found
         columns += cols
         scanned += 1
+    for path in past_cap[:20]:
+        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        cap = f"past the file cap of {max_files}, policy controls.card_scan.max_files"
+        skipped.append((rel, cap))
     keep, retired = _live_columns(columns)
     return CardFacts(
-        str(root), scanned, tuple(numbers), tuple(keep), tuple(skipped), tuple(retired)
+        str(root),
+        scanned,
+        tuple(numbers),
+        tuple(keep),
+        tuple(skipped),
+        tuple(retired),
+        past_cap=len(past_cap),
+        max_files=max_files,
     )
 
 
@@ -258,26 +269,6 @@ def _live_columns(columns: list[ColumnMatch]) -> tuple[list[ColumnMatch], list[C
         [c for c in columns if (c.path, c.line, c.column) in kept],
         [c for c in columns if (c.path, c.line, c.column) not in kept],
     )
-=======
-        lower = rel.lower()
-        schema_like = lower.endswith(_SCHEMA_SUFFIXES) or any(h in lower for h in _SCHEMA_HINTS)
-        found, cols = scan_text(rel, text, schema_like)
-        numbers += found
-        columns += cols
-        scanned += 1
-    for path in past_cap[:20]:
-        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        cap = f"past the file cap of {max_files}, policy controls.card_scan.max_files"
-        skipped.append((rel, cap))
-    return CardFacts(
-        str(root),
-        scanned,
-        tuple(numbers),
-        tuple(columns),
-        tuple(skipped),
-        past_cap=len(past_cap),
-        max_files=max_files,
-    )
 
 
 _BOMS = (
@@ -298,7 +289,6 @@ def decode_text(data: bytes) -> str | None:
     if b"\x00" in data[:8192]:
         return None
     return data.decode("utf-8", "replace")
->>>>>>> hostile
 
 
 @collector(name="card_data", target=TargetKind.REPOSITORY)

@@ -187,15 +187,11 @@ def parse_evidence(path: Path, kind: str | None = None, root: Path | None = None
         raise CollectError(
             f"{path}: cannot tell what kind of config this is; set kind: {'|'.join(KINDS)}"
         )
-<<<<<<< HEAD
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    base = (root or path.parent).resolve()
-=======
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError as exc:
         raise CollectError(f"{path}: cannot read: {exc.strerror}") from None
->>>>>>> hostile
+    base = (root or path.parent).resolve()
     if kind == "wireguard":
         directives, sections = parse_wireguard(text)
         return EvidenceFile(str(path), kind, tuple(directives), mode, sections, root=str(base))

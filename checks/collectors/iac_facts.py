@@ -132,6 +132,13 @@ class IacFacts:
     mapping: CheckovMapping = field(hash=False, compare=False)
     from_cache: bool = False
 
+    @property
+    def nothing_to_evaluate(self) -> str | None:
+        """The runner's question: did checkov have any infrastructure code to read?"""
+        if self.frameworks:
+            return None
+        return "no Terraform, CloudFormation or Kubernetes files found to scan"
+
     def of_type(self, *types: str) -> Iterator[IacResource]:
         return (r for r in self.resources if r.type in types)
 

@@ -42,9 +42,25 @@ class Survey:
     digest: str = ""
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _leads_outside(path: Path, real_root: str) -> bool:
+    """A symlink whose target is outside the scanned tree (a pull request can commit one)."""
+    if not path.is_symlink():
+        return False
+    real = os.path.realpath(path)
+    return not (real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep))
+
+
+def _walk(root: Path, outside: list[Path]) -> Iterator[Path]:
+    """Files under ``root``; symlinked folders leading out of it go to ``outside``, unwalked."""
+    real_root = os.path.realpath(root)
     for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        kept = []
+        for d in sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")):
+            if _leads_outside(Path(current) / d, real_root):
+                outside.append(Path(current) / d)
+            else:
+                kept.append(d)
+        dirs[:] = kept
         for name in sorted(files):
             if not name.startswith("."):
                 yield Path(current) / name
@@ -93,10 +109,30 @@ def survey(root: Path, *, max_file_bytes: int, max_yaml_nodes: int) -> Survey:
     is_file = root.is_file()
     out = Survey(root=root, is_file=is_file)
     base = root.parent if is_file else root
-    paths = [root] if is_file else list(_walk(root))
+    outside: list[Path] = []
+    paths = [root] if is_file else list(_walk(root, outside))
+    real_base = os.path.realpath(base)
     digest = hashlib.sha256()
+    for link in outside:
+        rel = link.relative_to(base).as_posix()
+        out.problems.append(
+            FileProblem(
+                rel, "outside_root", "a symlink leading outside the scanned folder; not scanned"
+            )
+        )
+        out.excluded.append(str(link))
+        digest.update(f"{rel}\0outside\n".encode())
     for path in paths:
         rel = path.relative_to(base).as_posix()
+        if _leads_outside(path, real_base):
+            out.problems.append(
+                FileProblem(
+                    rel, "outside_root", "a symlink leading outside the scanned folder; not scanned"
+                )
+            )
+            out.excluded.append(str(path))
+            digest.update(f"{rel}\0outside\n".encode())
+            continue
         name = path.name.lower()
         relevant = name.endswith(TERRAFORM_SUFFIXES + DOCUMENT_SUFFIXES)
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 from posture.config import Config, load_config
 from posture.engine import ScanRequest, load_policy, scan
 from posture.errors import UsageError
-from posture.model import Severity, Status
+from posture.model import Severity
 from posture.plugin import ScanOptions
 from posture.runner import Selection
 from posture.scanreport import ScanReport
@@ -34,10 +34,13 @@ def parse_resolve(values: list[str]) -> dict[tuple[str, int], str]:
 
 
 def load_config_arg(args: argparse.Namespace) -> Config | None:
+    root = getattr(args, "root", None)
     if args.config:
-        return load_config(args.config)
+        return load_config(args.config, root=root)
     if not args.target and not args.iac and not getattr(args, "imports", None) and Path(DEFAULT_CONFIG).is_file():
-        return load_config(DEFAULT_CONFIG)
+        return load_config(DEFAULT_CONFIG, root=root)
+    if root:
+        raise UsageError("--root needs a posture.yaml (-c FILE)")
     return None
 
 
@@ -88,15 +91,4 @@ def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
 
 
 def exit_code(report: ScanReport, fail_on: Severity, new_only: bool = False) -> int:
-    failing = [
-        r
-        for r in report.results
-        if r.status is Status.FAIL
-        and r.severity >= fail_on
-        and not (new_only and r.baseline == "existing")
-    ]
-    if failing:
-        return 1
-    if any(r.status is Status.ERROR for r in report.results):
-        return 3
-    return 0
+    return report.gate_code(fail_on, new_only)

@@ -52,6 +52,10 @@ def run_create(args: argparse.Namespace) -> int:
         args.fail_on = None
         report, _ = scan_from_args(args)
     document = baseline_document(report)
-    Path(args.output).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    sys.stdout.write(f"wrote {args.output}: {len(document['findings'])} known findings\n")
+    from posture.render import write_file
+
+    write_file(Path(args.output), json.dumps(document, indent=2) + "\n")
+    waived = sum(1 for f in document["findings"].values() if f.get("status") == "waived")
+    note = f" ({waived} only waived: they block again when their waiver ends)" if waived else ""
+    sys.stdout.write(f"wrote {args.output}: {len(document['findings'])} known findings{note}\n")
     return 0

@@ -74,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     render = {"json": _matrix.as_json, "md": _matrix.as_markdown, "terminal": _matrix.as_terminal}
     text = render[args.format](matrices)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from posture.render import write_file
+
+        write_file(Path(args.output), text)
     else:
         sys.stdout.write(text)
     failing = any(row.status.value == "failing" for _, rows in matrices for row in rows)

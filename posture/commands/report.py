@@ -37,10 +37,23 @@ def run(args: argparse.Namespace) -> int:
     period = Period.parse(args.period)
     compare = Period.parse(args.compare) if args.compare else None
     report = build_report(History.open(args.db), period, compare)
+    mismatched = report["integrity"]["mismatched_scans"]
+    if args.sign and mismatched:
+        from posture.reporting.signing import VerificationFailed
+
+        raise VerificationFailed(
+            f"refusing to sign: the stored results of scan(s) {', '.join(map(str, mismatched))} "
+            "no longer match the digest recorded with them (the history was changed)"
+        )
     ext = {"oscal": "oscal.json", "md": "md"}.get(args.format, args.format)
     output = Path(args.output or f"posture-report-{period.name}.{ext}")
     write(report, args.format, output)
     sys.stdout.write(f"wrote {output}\n")
+    if mismatched:
+        sys.stderr.write(
+            f"posture: warning: scan(s) {', '.join(map(str, mismatched))} changed since they "
+            "were recorded (digest mismatch); the report flags them\n"
+        )
     if args.sign:
         from posture.reporting.signing import sign
 

@@ -15,6 +15,11 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
         help="posture.yaml to read (default: ./posture.yaml if present)",
     )
     p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="folder every path in posture.yaml must stay inside (default: the folder holding it)",
+    )
+    p.add_argument(
         "--target",
         action="append",
         default=[],
@@ -134,6 +139,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from posture.commands._scanning import exit_code, scan_from_args
+    from posture.errors import PostureError
     from posture.render import check_formats, write_outputs
 
     check_formats(args.format or ["terminal"], args.output, args.output_dir)
@@ -141,10 +147,29 @@ def run(args: argparse.Namespace) -> int:
         from posture.errors import UsageError
 
         raise UsageError("--new-only needs --baseline FILE")
-    report, fail_on = scan_from_args(args)
+    history = None
     if not args.no_record:
         from posture.history import History
 
-        report.meta["history"] = {"scan_id": History.open(args.db).record(report)}
-    write_outputs(report, args.format or ["terminal"], args.output, args.output_dir, fail_on)
+        # opened (and migrated) before the scan: a database that cannot be used stops us here,
+        # not after every target was scanned
+        history = History.open(args.db)
+    report, fail_on = scan_from_args(args)
+    failure: PostureError | None = None
+    if history is not None:
+        try:
+            scan_id = history.record(report)
+            report.meta["history"] = {"scan_id": scan_id, "digest": history.digest_of(scan_id)}
+        except PostureError as exc:
+            failure = exc  # the outputs are written first; then the error is reported
+    write_outputs(
+        report,
+        args.format or ["terminal"],
+        args.output,
+        args.output_dir,
+        fail_on,
+        new_only=args.new_only,
+    )
+    if failure is not None:
+        raise failure
     return exit_code(report, fail_on, new_only=args.new_only)

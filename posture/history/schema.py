@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 metadata = MetaData()
 
 schema_version = Table(
@@ -86,8 +86,23 @@ def _create_v1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _redigest_v2(conn: Connection) -> None:
+    """Version 1 digested the whole JSON document, which the database does not keep (warnings,
+    meta), so its digests could never be recomputed. Re-digest every scan as stored; from here
+    on a rewritten result no longer matches. (Scans recorded before this migration are vouched
+    for as they stood when it ran.)"""
+    from sqlalchemy import select, update
+
+    from posture.history.digest import recompute
+
+    ids = [row.id for row in conn.execute(select(scans.c.id))]
+    for start in range(0, len(ids), 500):
+        for scan_id, (_, again) in recompute(conn, ids[start : start + 500]).items():
+            conn.execute(update(scans).where(scans.c.id == scan_id).values(digest=again))
+
+
 # version -> migration that brings the previous version to it
-MIGRATIONS: dict[int, Migration] = {1: _create_v1}
+MIGRATIONS: dict[int, Migration] = {1: _create_v1, 2: _redigest_v2}
 
 
 def current_version(conn: Connection) -> int:

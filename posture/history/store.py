@@ -9,8 +9,6 @@ seen and resolved times are known.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from posture.errors import PostureError
+from posture.history.digest import json_native, scan_header, stored_digest
 from posture.history.schema import findings, migrate, results, scans
 from posture.model import Result, Status
 from posture.scanreport import ScanReport
@@ -106,13 +105,30 @@ class History:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise HistoryError(f"history database {_safe(self.url)}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc.__class__.__name__
+            raise HistoryError(f"history database {_safe(self.url)}: {cause}") from None
 
     def record(self, report: ScanReport) -> int:
         """Store one scan and update its findings, all in one transaction. Returns the scan id."""
         document = report.to_dict()
-        digest = scan_digest(document)
+        # stored as it will read back, so the digest can be recomputed from the database alone
+        document["targets"] = json_native(document["targets"])
+        document["checks"] = json_native(document.get("checks", {}))
+        document["results"] = json_native(document["results"])
+        digest = stored_digest(
+            scan_header(
+                report.started_at,
+                report.finished_at,
+                report.tool_version,
+                report.policy,
+                report.config_path,
+                document["targets"],
+                document["checks"],
+                len(report.results),
+            ),
+            document["results"],
+        )
         when = report.started_at
         with self.transaction() as conn:
             scan_id = conn.execute(
@@ -123,7 +139,7 @@ class History:
                     policy=report.policy,
                     config=report.config_path,
                     targets=document["targets"],
-                    checks=document.get("checks", {}),
+                    checks=document["checks"],
                     result_count=len(report.results),
                     digest=digest,
                 )
@@ -220,14 +236,23 @@ class History:
                 out[row.scan_id].append(Result.from_dict(row.data))
         return out
 
+    def digest_of(self, scan_id: int) -> str:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(scans.c.digest).where(scans.c.id == scan_id)).scalar()
+        return str(value or "")
+
+    def recompute_digests(self, scan_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """scan id -> (stored digest, digest recomputed from the stored scan and its results).
+
+        A scan missing from the database recomputes to the empty string."""
+        from posture.history.digest import recompute
+
+        with self.engine.connect() as conn:
+            return recompute(conn, scan_ids)
+
     def findings(self) -> list[Any]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(findings)))
-
-
-def scan_digest(document: dict[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _safe(url: str) -> str:

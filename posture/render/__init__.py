@@ -34,6 +34,7 @@ class RenderContext:
     fail_on: Severity = Severity.HIGH
     color: bool = False
     width: int | None = None
+    new_only: bool = False  # with a baseline: only new findings block (the verdict line says so)
 
 
 def render(report: ScanReport, fmt: str, ctx: RenderContext) -> str:
@@ -47,6 +48,39 @@ def check_formats(formats: list[str], output: str | None, output_dir: str | None
         _module(fmt)
     if len(set(formats)) > 1 and not output_dir:
         raise UsageError("several formats need --output-dir DIR")
+    if output_dir:
+        refuse_symlink(Path(output_dir), "--output-dir")
+        for fmt in formats:
+            if fmt != "terminal":
+                refuse_symlink(Path(output_dir) / f"posture.{_module(fmt).EXTENSION}", "output")
+    elif output:
+        refuse_symlink(Path(output), "--output")
+
+
+def refuse_symlink(path: Path, what: str) -> None:
+    """Reports are never written through a symlink: a committed link would send them elsewhere."""
+    if path.is_symlink():
+        raise UsageError(f"{what} {path}: is a symlink; posture never writes a report through one")
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it.
+
+    The rename replaces a symlink itself, never what it points to, and a reader never sees a
+    half-written report."""
+    import os
+    import tempfile
+
+    refuse_symlink(path, "output")
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def write_outputs(
@@ -56,6 +90,7 @@ def write_outputs(
     output_dir: str | None,
     fail_on: Severity,
     stdout: TextIO | None = None,
+    new_only: bool = False,
 ) -> list[Path]:
     """Write each format where asked; return the files written.
 
@@ -67,35 +102,39 @@ def write_outputs(
     check_formats(formats, output, output_dir)
     formats = list(dict.fromkeys(formats))
     written: list[Path] = []
+    ctx = RenderContext(fail_on, new_only=new_only)
     if output_dir:
         directory = Path(output_dir)
         directory.mkdir(parents=True, exist_ok=True)
+        refuse_symlink(directory, "--output-dir")
         for fmt in formats:
             if fmt == "terminal":
                 continue
             path = directory / f"posture.{_module(fmt).EXTENSION}"
-            path.write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
+            write_file(path, render(report, fmt, ctx))
             written.append(path)
-        _print_terminal(report, fail_on, stdout)
+        _print_terminal(report, fail_on, stdout, new_only)
         return written
     fmt = formats[0]
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
+        write_file(Path(output), render(report, fmt, ctx))
         written.append(Path(output))
         if fmt != "terminal":
-            _print_terminal(report, fail_on, stdout)
+            _print_terminal(report, fail_on, stdout, new_only)
         return written
     if fmt == "terminal":
-        _print_terminal(report, fail_on, stdout)
+        _print_terminal(report, fail_on, stdout, new_only)
     else:
-        stdout.write(render(report, fmt, RenderContext(fail_on)))
+        stdout.write(render(report, fmt, ctx))
         if not stdout.isatty():
             stdout.flush()
     return written
 
 
-def _print_terminal(report: ScanReport, fail_on: Severity, stdout: TextIO) -> None:
+def _print_terminal(
+    report: ScanReport, fail_on: Severity, stdout: TextIO, new_only: bool = False
+) -> None:
     from posture.render.terminal import print_report
 
-    print_report(report, fail_on, stdout)
+    print_report(report, fail_on, stdout, new_only=new_only)

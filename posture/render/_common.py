@@ -37,8 +37,10 @@ def findings(results: Iterable[Result]) -> list[Result]:
 
 
 def relative_path(path: str, base: Path | None = None) -> str:
-    """A repository-relative POSIX path when the file is under the working directory."""
-    base = (base or Path.cwd()).resolve()
+    """A repository-relative POSIX path when the file is under the working directory (or under
+    ``$POSTURE_SOURCE_ROOT``, which the Action sets because it runs outside the checkout)."""
+    root = os.environ.get("POSTURE_SOURCE_ROOT")
+    base = (base or (Path(root) if root else Path.cwd())).resolve()
     candidate = Path(path)
     try:
         resolved = candidate.resolve() if candidate.is_absolute() else (base / candidate).resolve()

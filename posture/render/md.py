@@ -54,18 +54,23 @@ def _where(r: Result) -> str:
     return text + (f" {_cell(str(r.origin))}" if r.origin is not None else "")
 
 
-def _summary(report: ScanReport, fail_on: Severity) -> list[str]:
+def _summary(report: ScanReport, fail_on: Severity, new_only: bool = False) -> list[str]:
     fails = Counter(r.severity for r in report.results if r.status is Status.FAIL)
     new = Counter(
         r.severity for r in report.results if r.status is Status.FAIL and r.baseline == "new"
     )
     statuses = Counter(r.status for r in report.results)
-    blocking = sum(n for s, n in fails.items() if s >= fail_on)
-    verdict = (
-        f"**FAIL**: {blocking} finding(s) at or above **{fail_on.value}**"
-        if blocking
-        else f"**PASS**: nothing failing at or above **{fail_on.value}**"
-    )
+    blocking = len(report.blocking(fail_on, new_only))
+    scope = " (new only)" if new_only else ""
+    if blocking:
+        verdict = f"**FAIL**: {blocking} finding(s) at or above **{fail_on.value}**{scope}"
+    elif report.errors():
+        verdict = (
+            f"**INCOMPLETE**: nothing failing at or above **{fail_on.value}**{scope}, but "
+            f"{len(report.errors())} result(s) could not be assessed"
+        )
+    else:
+        verdict = f"**PASS**: nothing failing at or above **{fail_on.value}**{scope}"
     lines = [MARKER, "## posture security posture scan", "", verdict, ""]
     show_new = any(r.baseline for r in report.results)
     lines.append("| severity | failing" + (" | new" if show_new else "") + " |")
@@ -169,7 +174,7 @@ def _waivers(report: ScanReport) -> list[str]:
 
 
 def render(report: ScanReport, ctx: RenderContext) -> str:
-    head = _summary(report, ctx.fail_on)
+    head = _summary(report, ctx.fail_on, ctx.new_only)
     tail = _obligations(report) + _waivers(report)
     budget = MAX_CHARS - sum(len(x) + 1 for x in head + tail) - 200
     text = "\n".join(head + _findings(report, max(budget, 2000)) + tail)

@@ -32,7 +32,9 @@ _STATUS_ORDER = {
 
 def render(report: ScanReport, ctx: RenderContext) -> str:
     buffer = io.StringIO()
-    print_report(report, ctx.fail_on, buffer, color=False, width=ctx.width or 120)
+    print_report(
+        report, ctx.fail_on, buffer, color=False, width=ctx.width or 120, new_only=ctx.new_only
+    )
     return buffer.getvalue()
 
 
@@ -54,6 +56,7 @@ def print_report(
     stream: TextIO,
     color: bool | None = None,
     width: int | None = None,
+    new_only: bool = False,
 ) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -123,12 +126,20 @@ def print_report(
             parts.append(
                 f"{counts[status]} {status.value if status is not Status.ERROR else 'errors'}"
             )
-    blocking = sum(1 for r in report.results if r.status is Status.FAIL and r.severity >= fail_on)
-    verdict = (
-        Text(f"FAIL: {blocking} at or above {fail_on.value}", style="bold red")
-        if blocking
-        else Text(f"OK: nothing failing at or above {fail_on.value}", style="bold green")
-    )
+    blocking = len(report.blocking(fail_on, new_only))
+    scope = " (new only)" if new_only else ""
+    if blocking:
+        verdict = Text(f"FAIL: {blocking} at or above {fail_on.value}{scope}", style="bold red")
+    elif report.errors():
+        verdict = Text(
+            f"INCOMPLETE: nothing failing at or above {fail_on.value}{scope}, "
+            f"{len(report.errors())} not assessed",
+            style="bold yellow",
+        )
+    else:
+        verdict = Text(
+            f"OK: nothing failing at or above {fail_on.value}{scope}", style="bold green"
+        )
     line = Text(" | ".join(parts) + " | ")
     line.append(verdict)
     elapsed = (report.finished_at - report.started_at).total_seconds()

@@ -74,6 +74,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- waivers {bucket}: {len(report['waivers'][bucket])}")
     lines += ["", "## Evidence", ""] + [
         f"- scan {e['scan_id']} at {e['started_at']}: sha256 {e['digest']}"
+        + ("" if e.get("digest_verified", True) else " (CHANGED since recorded: does not match)")
         for e in report["evidence"]
     ]
     return "\n".join(lines) + "\n"
@@ -229,7 +230,10 @@ def _json(report: dict[str, Any]) -> str:
 def write(report: dict[str, Any], fmt: str, output: Path) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt}: one of {', '.join(FORMATS)}")
+    from posture.render import refuse_symlink, write_file
+
     if fmt == "pdf":
+        refuse_symlink(output, "--output")
         html_to_pdf(to_html(report), output)
         return
     text = {
@@ -238,4 +242,4 @@ def write(report: dict[str, Any], fmt: str, output: Path) -> None:
         "oscal": to_oscal,
         "json": _json,
     }[fmt](report)
-    output.write_text(text, encoding="utf-8")
+    write_file(output, text)

@@ -177,6 +177,9 @@ def build_report(history: Any, period: Period, compare: Period | None = None) ->
     loaded = history.results_of([r.id for r in current_rows + previous_rows])
     current = end_state(current_rows, loaded)
     previous = end_state(previous_rows, loaded)
+    # every digest the report lists is recomputed from the stored results, never copied
+    digests = history.recompute_digests([r.id for r in in_period])
+    mismatched = [i for i, (stored, again) in digests.items() if stored != again]
     checks_now: dict[str, str] = {}
     for row in current_rows:
         checks_now.update(row.checks or {})
@@ -309,9 +312,19 @@ def build_report(history: Any, period: Period, compare: Period | None = None) ->
                 "tool_version": r.tool_version,
                 "policy": r.policy,
                 "results": r.result_count,
-                "digest": r.digest,
+                "digest": digests[r.id][1],
+                "digest_verified": digests[r.id][0] == digests[r.id][1],
             }
             for r in in_period
         ],
+        "integrity": {
+            "mismatched_scans": mismatched,
+            "note": (
+                "the stored results of these scans no longer hash to the digest recorded with "
+                "them: the history was changed after they were recorded"
+                if mismatched
+                else "every scan's digest was recomputed from its stored results and matches"
+            ),
+        },
         "results_at_end": [r.to_dict() for r in current],
     }

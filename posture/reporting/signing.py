@@ -82,12 +82,15 @@ def sign(report: Path, key_path: Path, scans: list[dict[str, Any]]) -> Path:
         "algorithm": "Ed25519",
     }
     signature = key.sign(_canonical(manifest))
+    from posture.render import write_file
+
     out = report.with_name(report.name + SIGNATURE_SUFFIX)
-    out.write_text(
+    write_file(
+        out,
         json.dumps(
             {"manifest": manifest, "signature": base64.b64encode(signature).decode()}, indent=2
         )
-        + "\n"
+        + "\n",
     )
     return out
 
@@ -129,3 +132,28 @@ def verify(report: Path, public_key: Path, signature_file: Path | None = None) -
             f"{report}: content changed since it was signed (sha256 {actual[:16]}...)"
         )
     return dict(manifest)
+
+
+def verify_scans(manifest: dict[str, Any], history: Any) -> None:
+    """Recompute each scan's digest from the history's stored results; compare with the manifest.
+
+    The signature proves the manifest is what the signer saw; this proves the database still
+    holds exactly those scans (no result rewritten, none deleted, none added to them)."""
+    listed = manifest.get("scans") or []
+    try:
+        ids = [int(s["scan_id"]) for s in listed]
+    except (KeyError, TypeError, ValueError):
+        raise VerificationFailed("manifest: malformed scan list") from None
+    digests = history.recompute_digests(ids)
+    bad = []
+    for entry, scan_id in zip(listed, ids, strict=True):
+        stored, again = digests.get(scan_id, ("", ""))
+        if not again:
+            bad.append(f"{scan_id} (missing)")
+        elif again != entry.get("sha256") or stored != again:
+            bad.append(str(scan_id))
+    if bad:
+        raise VerificationFailed(
+            f"history {history.url.split('://')[0]}: scan digest recomputed from the stored "
+            f"results does not match the signed manifest for scan(s) {', '.join(bad)}"
+        )

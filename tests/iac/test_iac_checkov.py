@@ -108,8 +108,24 @@ def test_checkov_pass_reported(good_results: list[Result], check_id: str, resour
     assert result.status is Status.PASS
 
 
-def test_inline_skip_is_waived_with_its_reason_and_place(bad_results: list[Result]) -> None:
+def test_inline_skip_alone_waives_nothing_by_default(bad_results: list[Result]) -> None:
     [result] = pick(bad_results, "CKV_AWS_18", "aws_s3_bucket.customer_exports")
+    assert result.status is Status.FAIL and result.waiver is None
+    assert result.evidence["suppression"]["kind"] == "checkov:skip"
+
+
+def test_inline_skip_is_waived_with_its_reason_and_place_when_policy_allows(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    shutil.copytree(FIXTURES / "bad", tmp_path / "bad")
+    (tmp_path / "posture.yaml").write_text(
+        "version: 1\niac:\n  - path: bad\npolicy:\n  overrides:\n    waivers:\n"
+        "      require_central_for_inline: false\n      inline_max_severity: medium\n"
+    )
+    results = scan(ScanRequest(config=load_config(tmp_path / "posture.yaml"))).results
+    [result] = pick(results, "CKV_AWS_18", "aws_s3_bucket.customer_exports")
     assert result.status is Status.WAIVED
     assert result.waiver is not None
     assert result.waiver.reason == "exports are logged by CloudTrail data events"
@@ -129,15 +145,18 @@ def test_unmapped_checkov_failure_still_appears_as_other(tmp_path: Path) -> None
 
 
 def test_mapping_override_from_posture_yaml(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(FIXTURES / "bad", tmp_path / "bad")  # paths stay inside posture.yaml's folder
     (tmp_path / "posture.yaml").write_text(
-        textwrap.dedent(f"""\
+        textwrap.dedent("""\
         version: 1
         iac:
-          - path: {FIXTURES / "bad"}
+          - path: bad
         checkov:
           mapping:
-            CKV_AWS_24: {{severity: critical}}
-            CKV_AWS_18: {{area: privacy}}
+            CKV_AWS_24: {severity: critical}
+            CKV_AWS_18: {area: privacy}
         """)
     )
     config = load_config(tmp_path / "posture.yaml")
