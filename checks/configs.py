@@ -105,7 +105,7 @@ def vpn_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
                 severity=Severity.MEDIUM,
             )
     else:
-        yield Outcome.skip(f"not a VPN configuration ({f.kind})")
+        yield Outcome.not_applicable(f"not a VPN configuration ({f.kind})")
 
 
 @check(
@@ -121,7 +121,7 @@ def vpn_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def sshd_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     if f.kind != "sshd":
-        yield Outcome.skip(f"not an sshd_config ({f.kind})")
+        yield Outcome.not_applicable(f"not an sshd_config ({f.kind})")
         return
     password = _last(f, "passwordauthentication")
     if password is None or password.args[:1] != ("no",):
@@ -171,7 +171,7 @@ def sshd_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def nginx_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     if f.kind != "nginx":
-        yield Outcome.skip(f"not an nginx configuration ({f.kind})")
+        yield Outcome.not_applicable(f"not an nginx configuration ({f.kind})")
         return
     for d in f.directives:
         if d.name == "ssl_protocols":

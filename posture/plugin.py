@@ -6,7 +6,8 @@ module twice, or in a test, has no side effects.
 
 A *collector* touches the world once per target (a TLS scan, an HTTP fetch, a checkov run) and
 returns a facts object. A *check* is a pure function ``(facts, ctx) -> Iterable[Outcome]`` over
-those facts. A check that yields nothing passed.
+those facts. A check that yields nothing passed; one that yields only ``Outcome.not_applicable()``
+gives no result.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Outcome:
     remediation: str | None = None
     references: tuple[str, ...] | None = None
     suppressed: str | None = None  # an inline suppression's reason (checkov:skip ...)
+    applies: bool = True  # False: the check does not apply to this target; no result at all
 
     @classmethod
     def fail(cls, message: str = "", **kw: Any) -> Outcome:
@@ -69,6 +71,12 @@ class Outcome:
     @classmethod
     def error(cls, message: str, **kw: Any) -> Outcome:
         return cls(Status.ERROR, message, **kw)
+
+    @classmethod
+    def not_applicable(cls, reason: str = "") -> Outcome:
+        """The check does not apply to this target (an sshd check on an nginx file): the runner
+        records no result for it. *skipped* stays for "could apply, but could not be evaluated"."""
+        return cls(Status.SKIPPED, reason, applies=False)
 
 
 @dataclass(frozen=True)

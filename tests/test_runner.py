@@ -59,9 +59,20 @@ def test_unreachable_target_errors_do_not_touch_other_targets() -> None:
     report = local_scan(["https://unreachable.example", "https://fine.example"], only_test_checks())
     bad = [r for r in report.results if r.target == "https://unreachable.example"]
     good = [r for r in report.results if r.target == "https://fine.example"]
-    assert {r.status for r in bad} == {Status.ERROR}
-    assert len(bad) == 4
-    assert all("connection refused" in r.message for r in bad)
+    # One cause, one error: the collector failed, so the target gets one result naming the
+    # cause and every check it blocked, not one error per check.
+    assert [r.status for r in bad] == [Status.ERROR]
+    assert bad[0].check_id == "COLLECT-ECHO"
+    assert "connection refused" in bad[0].message
+    assert bad[0].evidence["blocked_checks"] == [
+        "TEST-FAILS",
+        "TEST-HANGS",
+        "TEST-OK",
+        "TEST-RAISES",
+    ]
+    assert "4 checks blocked" in bad[0].message
+    # The obligations of the blocked checks are at risk, not silently unassessed.
+    assert "PCI-4.2.1" in bad[0].obligations  # TEST-FAILS is a TLS-area check
     assert {r.check_id for r in good if r.status is Status.FAIL} == {"TEST-FAILS"}
 
 
