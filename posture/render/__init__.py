@@ -34,6 +34,7 @@ class RenderContext:
     fail_on: Severity = Severity.HIGH
     color: bool = False
     width: int | None = None
+    view: str = "auto"  # terminal format only: auto, summary, details, quiet
 
 
 def render(report: ScanReport, fmt: str, ctx: RenderContext) -> str:
@@ -56,13 +57,16 @@ def write_outputs(
     output_dir: str | None,
     fail_on: Severity,
     stdout: TextIO | None = None,
+    view: str = "auto",
 ) -> list[Path]:
     """Write each format where asked; return the files written.
 
     Machine formats are never mixed with the terminal view on stdout: with no file given, one
     format goes to stdout; with --output-dir every format goes to a file and the terminal view is
-    printed as well.
+    printed as well. ``view`` is the terminal view (auto, summary, details, quiet); beside a
+    machine format written to a file, ``auto`` means the grouped summary.
     """
+    beside = "summary" if view == "auto" else view
     stdout = stdout or sys.stdout
     check_formats(formats, output, output_dir)
     formats = list(dict.fromkeys(formats))
@@ -76,18 +80,19 @@ def write_outputs(
             path = directory / f"posture.{_module(fmt).EXTENSION}"
             path.write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
             written.append(path)
-        _print_terminal(report, fail_on, stdout)
+        _print_terminal(report, fail_on, stdout, view if "terminal" in formats else beside)
         return written
     fmt = formats[0]
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
+        context = RenderContext(fail_on, view=view)
+        Path(output).write_text(render(report, fmt, context), encoding="utf-8")
         written.append(Path(output))
         if fmt != "terminal":
-            _print_terminal(report, fail_on, stdout)
+            _print_terminal(report, fail_on, stdout, beside)
         return written
     if fmt == "terminal":
-        _print_terminal(report, fail_on, stdout)
+        _print_terminal(report, fail_on, stdout, view)
     else:
         stdout.write(render(report, fmt, RenderContext(fail_on)))
         if not stdout.isatty():
@@ -95,7 +100,7 @@ def write_outputs(
     return written
 
 
-def _print_terminal(report: ScanReport, fail_on: Severity, stdout: TextIO) -> None:
-    from posture.render.terminal import print_report
+def _print_terminal(report: ScanReport, fail_on: Severity, stdout: TextIO, view: str) -> None:
+    from posture.render.terminal import VIEWS, print_report
 
-    print_report(report, fail_on, stdout)
+    print_report(report, fail_on, stdout, view=view if view in VIEWS else "auto")
