@@ -419,7 +419,7 @@ def _print_worst(report: ScanReport, console: Console) -> None:
         counts = per_target[name]
         summary = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
         line = _text(f"  {name:<{width}}  ", "bold")
-        line.append(f"{summary:<28} ")
+        line.append(f"{summary:<32} ")
         ordered = sorted(checks[name].items(), key=lambda kv: (-kv[1].rank, kv[0]))
         line.append(", ".join(c for c, _ in ordered), style="dim")
         _one_line(console, line)
