@@ -259,3 +259,29 @@ def test_demo_prints_no_stray_sequences_after_it_ends(tmp_path: Path) -> None:
     assert code == 0, output[-2000:]
     tail = _after_last_line_of(output, b"Demo files, posture.yaml and results")
     assert ESC.encode() not in tail and tail.strip() == b"", tail
+
+
+def test_warnings_are_one_short_line_per_cause(scanned: Scanned) -> None:
+    """Storefronts whose certificate does not match their name: urllib3 logs a warning with the
+    whole certificate for each; posture prints one short line with a count."""
+    estate = scanned.estate
+    args = ["scan", "--ca-bundle", str(estate.ca_path), "--no-record", "--timeout", "30"]
+    for url in estate.urls[:4]:
+        port = url.rsplit(":", 1)[1].strip("/")
+        args += ["--target", f"https://wrong.posture.test:{port}/"]
+        args += ["--resolve", f"wrong.posture.test:{port}:127.0.0.1", "--only", "WEB-HSTS"]
+    done = posture(scanned.folder, *args)
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line.lower()]
+    assert len(warnings) == 1, done.stderr
+    assert "did not match expected hostname: wrong.posture.test" in warnings[0]
+    assert "(4 times; each with --debug)" in warnings[0]
+    assert "serialNumber" not in done.stderr and len(warnings[0]) < 200
+    # One error per target and cause, as in the results: the summary groups the one cause
+    # across the four targets; the per-result view gives one line per target.
+    errors = [line for line in done.stdout.splitlines() if "COLLECT-HTTP" in line]
+    assert len(errors) == 1, done.stdout
+    assert "4 targets: " in done.stdout and "(1 check blocked on each)" in done.stdout
+    details = posture(scanned.folder, *args, "--details")
+    errors = [line for line in details.stdout.splitlines() if "COLLECT-HTTP" in line]
+    assert len(errors) == 4, details.stdout
+    assert len(re.findall("did not match expected hostname", details.stderr)) == 1

@@ -351,7 +351,11 @@ def _print_errors_grouped(report: ScanReport, console: Console, indent: str) -> 
         return
     targets = {t for ts in causes.values() for t in ts}
     heading = _text("COULD NOT BE ASSESSED", "bold")
-    heading.append(f"  {len(targets)} targets, {len(causes)} causes", style="dim")
+    heading.append(
+        f"  {len(targets)} target{'s' if len(targets) > 1 else ''}, {len(causes)} "
+        f"cause{'s' if len(causes) > 1 else ''}",
+        style="dim",
+    )
     console.print(heading)
     width = console.width
     for (check_id, cause), where in sorted(causes.items(), key=lambda kv: -len(kv[1])):
@@ -361,7 +365,7 @@ def _print_errors_grouped(report: ScanReport, console: Console, indent: str) -> 
         _one_line(console, line)
         lead = f"{len(where)} {'target' if len(where) == 1 else 'targets'}: "
         extra = blocked.get((check_id, cause))
-        tail = f" ({extra} checks blocked on each)" if extra else ""
+        tail = f" ({extra} check{'s' if extra > 1 else ''} blocked on each)" if extra else ""
         room = max(20, width - len(indent) - len(lead) - len(tail))
         _one_line(console, _text(indent + lead + _name_list(where, room) + tail, "dim"))
     console.print()
@@ -455,9 +459,10 @@ def _print_details(report: ScanReport, console: Console) -> None:
         table.add_column("what", overflow="fold")
         for r in collapse_errors(items):
             style = _SEVERITY_STYLE[r.severity] if r.status is Status.FAIL else "dim"
-            what = _text(r.title, "bold" if r.status is Status.FAIL else "")
+            repeats = r.message.lower().startswith(r.title.lower())
+            what = _text("" if repeats else r.title, "bold" if r.status is Status.FAIL else "")
             if r.message:
-                what.append(f" - {r.message}")
+                what.append(r.message if repeats else f" - {r.message}")
             what.append(f"\n  {_where(r)}", style="dim")
             if r.waiver is not None:
                 what.append(f"\n  waived: {r.waiver.reason}", style="dim")
