@@ -289,19 +289,26 @@ def _print_summary(report: ScanReport, console: Console) -> None:
         if g.new:
             line.append(f"  ({g.new} new)", style="dim")
         _one_line(console, line)
-        total = sum(kinds_total[k] for k in g.kinds)
-        lead = f"{count} of {total} {_noun(g.kinds, total)} fail: "
-        if count == total:
-            lead = f"all {count} {_noun(g.kinds, count)} fail: " if count > 1 else f"{lead}"
-        room = max(20, width - len(indent) - len(lead))
-        _one_line(console, _text(indent + lead + _name_list(g.targets, room)))
         message, times = g.messages.most_common(1)[0]
         others = len(g.messages) - 1
         extra = ([f"{times} times"] if times > 1 else []) + (
-            [f"{others} other findings"] if others else []
+            [f"{others} other finding{'s' if others > 1 else ''}"] if others else []
         )
-        note = indent + message + (f" ({'; '.join(extra)})" if extra else "")
-        _one_line(console, _text(note, "dim"))
+        note = (message if message != g.title else "") + (f" ({'; '.join(extra)})" if extra else "")
+        if count == 1:  # one target: who and what on one line
+            line = _text(indent + g.targets[0])
+            if note.strip():
+                line.append(f": {note.strip()}", style="dim")
+            _one_line(console, line)
+            continue
+        total = sum(kinds_total[k] for k in g.kinds)
+        lead = f"{count} of {total} {_noun(g.kinds, total)} fail: "
+        if count == total:
+            lead = f"all {count} {_noun(g.kinds, count)} fail: "
+        room = max(20, width - len(indent) - len(lead))
+        _one_line(console, _text(indent + lead + _name_list(g.targets, room)))
+        if note.strip():
+            _one_line(console, _text(indent + note.strip(), "dim"))
     if not groups:
         console.print(_text("  nothing fails", "green"))
     console.print()
@@ -419,11 +426,14 @@ def _print_worst(report: ScanReport, console: Console) -> None:
     )
     console.print(heading)
     width = max(len(n) for n in worst)
+    summaries = {
+        name: ", ".join(f"{per_target[name][s]} {s.value}" for s in Severity if per_target[name][s])
+        for name in worst
+    }
+    room = max(len(text) for text in summaries.values())
     for name in worst:
-        counts = per_target[name]
-        summary = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
         line = _text(f"  {name:<{width}}  ", "bold")
-        line.append(f"{summary:<32} ")
+        line.append(f"{summaries[name]:<{room}}  ")
         ordered = sorted(checks[name].items(), key=lambda kv: (-kv[1].rank, kv[0]))
         line.append(", ".join(c for c, _ in ordered), style="dim")
         _one_line(console, line)
