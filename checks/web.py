@@ -198,7 +198,9 @@ def _hsts(page: Page) -> dict[str, str | int | bool] | None:
 def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     home = facts.home
     if not _over_https(home):
-        yield Outcome.skip("the storefront answers over plain HTTP; HSTS applies to HTTPS answers")
+        yield Outcome.not_applicable(
+            "the storefront answers over plain HTTP; HSTS applies to HTTPS"
+        )
         return
     value = _hsts(home)
     minimum = int(ctx.policy.get("web.hsts_min_age", 31536000))
@@ -231,7 +233,9 @@ def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 @_noting_unverified
 def hsts_preload(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if not _over_https(facts.home):
-        yield Outcome.skip("the storefront answers over plain HTTP; HSTS applies to HTTPS answers")
+        yield Outcome.not_applicable(
+            "the storefront answers over plain HTTP; HSTS applies to HTTPS"
+        )
         return
     value = _hsts(facts.home)
     ready = bool(
