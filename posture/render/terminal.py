@@ -34,6 +34,7 @@ View = Literal["auto", "summary", "details", "quiet"]
 VIEWS: tuple[View, ...] = ("auto", "summary", "details", "quiet")
 DETAILS_UP_TO = 3  # targets: at most this many, the default view lists every result
 WORST_TARGETS = 5
+ERROR_CAUSES = 10  # the summary lists the causes that reach most targets; --details has all
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -171,6 +172,7 @@ class CheckGroup:
     title: str
     severity: Severity
     targets: list[str] = field(default_factory=list)  # display names, in report order
+    seen: set[str] = field(default_factory=set)
     kinds: set[TargetKind] = field(default_factory=set)
     messages: Counter[str] = field(default_factory=Counter)
     new: int = 0
@@ -185,41 +187,43 @@ def display_names(report: ScanReport) -> dict[str, str]:
     return out
 
 
-def subject(result: Result, report: ScanReport) -> tuple[str, TargetKind]:
-    """Who a result is about, as people name it. A cross-target check's result (target
-    ``scan``) names the storefront it concerns as its resource: it counts for that storefront."""
-    names = display_names(report)
-    if result.target_kind is TargetKind.SCAN:
-        about = _about(result, names)
-        if about is not None:
-            kind = next(t.kind for t in report.targets if t.name == about)
-            return names[about], kind
-    return names.get(result.target, result.target), result.target_kind
+class Subjects:
+    """Who each result is about, as people name it; built once per report."""
 
+    def __init__(self, report: ScanReport) -> None:
+        self.names = display_names(report)
+        self.kinds = {t.name: t.kind for t in report.targets}
 
-def _about(result: Result, names: dict[str, str]) -> str | None:
-    """The target a cross-target result concerns: its resource, a part of its key, or the
-    longest target name its message mentions."""
-    for candidate in (result.resource, *(result.key or "").split("|")):
-        if candidate and candidate in names:
-            return candidate
-    mentioned = [n for n in names if n and n in result.message]
-    return max(mentioned, key=len) if mentioned else None
+    def of(self, result: Result) -> tuple[str, TargetKind]:
+        """A cross-target check's result (target ``scan``) counts for the storefront it
+        concerns: its resource, a part of its key, or the target its message names."""
+        if result.target_kind is TargetKind.SCAN:
+            about = self.about(result)
+            if about is not None:
+                return self.names[about], self.kinds[about]
+        return self.names.get(result.target, result.target), result.target_kind
 
+    def about(self, result: Result) -> str | None:
+        for candidate in (result.resource, *(result.key or "").split("|")):
+            if candidate and candidate in self.names:
+                return candidate
+        mentioned = [n for n in self.names if n and n in result.message]
+        return max(mentioned, key=len) if mentioned else None
 
-def _plain_message(result: Result, report: ScanReport) -> str:
-    """The message without the target's own address, so one finding reads the same on every
-    target and groups (``loads https://cdn.example but shows no opt-out link``)."""
-    message = result.message or result.title
-    names = display_names(report)
-    for name in (result.target, _about(result, names)):
-        if name and name in message and len(name) > 8:
-            message = message.removeprefix(name).replace(name, "each")
-    return re.sub(r"\s{2,}", " ", message).strip(" :,") or result.title
+    def plain_message(self, result: Result) -> str:
+        """The message without the target's own address, so one finding reads the same on
+        every target and groups (``loads https://cdn.example but shows no opt-out link``)."""
+        message = result.message or result.title
+        about = self.about(result) if result.target_kind is TargetKind.SCAN else None
+        for name in (result.target, about):
+            if name and name in message and len(name) > 8:
+                message = message.removeprefix(name).replace(name, "each")
+        return re.sub(r"\s{2,}", " ", message).strip(" :,") or result.title
 
 
 def group_failures(report: ScanReport) -> list[CheckGroup]:
     """Failing results grouped by check, worst first: severity, then reach, then check id."""
+    subjects = Subjects(report)
     groups: dict[str, CheckGroup] = {}
     for r in report.results:
         if r.status is not Status.FAIL:
@@ -228,11 +232,12 @@ def group_failures(report: ScanReport) -> list[CheckGroup]:
         if group is None:
             group = groups[r.check_id] = CheckGroup(r.check_id, r.title, r.severity)
         group.severity = max(group.severity, r.severity)
-        shown, kind = subject(r, report)
-        if shown not in group.targets:
+        shown, kind = subjects.of(r)
+        if shown not in group.seen:
+            group.seen.add(shown)
             group.targets.append(shown)
         group.kinds.add(kind)
-        group.messages[_plain_message(r, report)] += 1
+        group.messages[subjects.plain_message(r)] += 1
         group.new += r.baseline == "new"
     return sorted(groups.values(), key=lambda g: (-g.severity.rank, -len(g.targets), g.check_id))
 
@@ -342,15 +347,14 @@ def error_cause(result: Result) -> str:
 
 def _print_errors_grouped(report: ScanReport, console: Console, indent: str) -> None:
     names = display_names(report)
-    causes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    causes: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
     blocked: dict[tuple[str, str], int] = {}
     for r in report.results:
         if r.status is not Status.ERROR:
             continue
         key = (r.check_id, error_cause(r))
         shown = names.get(r.target, r.target)
-        if shown not in causes[key]:
-            causes[key].append(shown)
+        causes[key][shown] = None
         checks = r.evidence.get("blocked_checks")
         if isinstance(checks, list):
             blocked[key] = len(checks)
@@ -365,7 +369,8 @@ def _print_errors_grouped(report: ScanReport, console: Console, indent: str) -> 
     )
     console.print(heading)
     width = console.width
-    for (check_id, cause), where in sorted(causes.items(), key=lambda kv: -len(kv[1])):
+    ordered = sorted(causes.items(), key=lambda kv: -len(kv[1]))
+    for (check_id, cause), where in ordered[:ERROR_CAUSES]:
         line = _text(f"{'ERROR':<8} ", "bold")
         line.append(f"{check_id}  ", style="bold")
         line.append(cause)
@@ -374,7 +379,14 @@ def _print_errors_grouped(report: ScanReport, console: Console, indent: str) -> 
         extra = blocked.get((check_id, cause))
         tail = f" ({extra} check{'s' if extra > 1 else ''} blocked on each)" if extra else ""
         room = max(20, width - len(indent) - len(lead) - len(tail))
-        _one_line(console, _text(indent + lead + _name_list(where, room) + tail, "dim"))
+        _one_line(console, _text(indent + lead + _name_list(list(where), room) + tail, "dim"))
+    if len(ordered) > ERROR_CAUSES:
+        rest = ordered[ERROR_CAUSES:]
+        count = len({t for _, ts in rest for t in ts})
+        _one_line(
+            console,
+            _text(f"{indent}and {len(rest)} more causes on {count} targets: --details", "dim"),
+        )
     console.print()
 
 
@@ -401,12 +413,13 @@ def _print_skips_grouped(report: ScanReport, console: Console, indent: str) -> N
 
 
 def _print_worst(report: ScanReport, console: Console) -> None:
+    subjects = Subjects(report)
     per_target: dict[str, Counter[Severity]] = defaultdict(Counter)
     checks: dict[str, dict[str, Severity]] = defaultdict(dict)
     for r in report.results:
         if r.status is not Status.FAIL:
             continue
-        shown, _ = subject(r, report)
+        shown, _ = subjects.of(r)
         per_target[shown][r.severity] += 1
         previous = checks[shown].get(r.check_id)
         if previous is None or r.severity > previous:
