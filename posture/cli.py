@@ -63,22 +63,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Library deprecation notices (cryptography on the CA store, ...) are not for users.
         warnings.simplefilter("ignore")
     digest = None
+    root = logging.getLogger()
     if args.debug:
         logging.basicConfig(
             level=logging.DEBUG, format="posture: %(levelname)s: %(message)s", stream=sys.stderr
         )
     else:
         digest = WarningDigest()
-        logging.basicConfig(level=logging.WARNING, handlers=[digest])
+        root.addHandler(digest)
+        root.setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
         return _run(args)
     finally:
-        if digest is not None and getattr(args, "view", None) != "quiet":
-            for line in digest.lines():
-                sys.stderr.write(line + "\n")
+        if digest is not None:
+            root.removeHandler(digest)
+            if getattr(args, "view", None) != "quiet":
+                for line in digest.lines():
+                    sys.stderr.write(line + "\n")
 
 
 def _run(args: argparse.Namespace) -> int:
