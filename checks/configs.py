@@ -112,7 +112,7 @@ def vpn_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     elif f.kind == "openvpn":
         yield from _outcomes(f, _plain(config_vpn.openvpn(f, _policy(ctx))))
     else:
-        yield Outcome.skip(f"not a VPN configuration ({f.kind})")
+        yield Outcome.not_applicable(f"not a VPN configuration ({f.kind})")
 
 
 @check(
@@ -135,7 +135,7 @@ def vpn_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def sshd_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     if f.kind != "sshd":
-        yield Outcome.skip(f"not an sshd_config ({f.kind})")
+        yield Outcome.not_applicable(f"not an sshd_config ({f.kind})")
         return
     yield from _outcomes(f, config_sshd.findings(f, _policy(ctx)))
 
@@ -161,6 +161,6 @@ def sshd_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
 )
 def nginx_config(f: EvidenceFile, ctx: CheckContext) -> Iterator[Outcome]:
     if f.kind != "nginx":
-        yield Outcome.skip(f"not an nginx configuration ({f.kind})")
+        yield Outcome.not_applicable(f"not an nginx configuration ({f.kind})")
         return
     yield from _outcomes(f, _plain(config_nginx.nginx(f, _policy(ctx))))

@@ -3,6 +3,7 @@ certificate, and the vulnerabilities sslyze can test. Pure checks over one TLS s
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -109,7 +110,17 @@ def modern_protocols(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
             required = "TLSv1.2" in [
                 _MOZILLA_VERSION.get(v, v) for v in endpoint.profile.get("tls_versions", [])
             ]
-            if required:
+            if required and facts.accepted.get("TLSv1.3"):
+                # TLS 1.3 only is stricter than the profile, not weaker: a compatibility note.
+                yield Outcome.fail(
+                    "TLS 1.3 only: stricter than the "
+                    f"{endpoint.profile_name} profile; clients without TLS 1.3 (older Android, "
+                    "Java 8, embedded payment terminals) cannot connect",
+                    key="TLSv1.2",
+                    severity=Severity.INFO,
+                    evidence={"accepted_versions": sorted(facts.accepted_versions)},
+                )
+            elif required:
                 yield Outcome.fail("TLS 1.2 not offered", key="TLSv1.2")
         if "TLSv1.3" not in facts.untested and not facts.accepted.get("TLSv1.3"):
             yield Outcome.fail("TLS 1.3 not offered", key="TLSv1.3", severity=Severity.LOW)
@@ -172,6 +183,54 @@ def forward_secrecy(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
                     evidence={"version": version, "suites": plain},
                     key=version,
                 )
+
+    yield from _each(scan, body)
+
+
+def is_aead(suite_name: str) -> bool:
+    """GCM, CCM and ChaCha20-Poly1305 suites (every TLS 1.3 suite is one); CBC suites are not."""
+    n = suite_name.upper()
+    return (
+        n.startswith("TLS_AES_")
+        or n.startswith("TLS_CHACHA20_")
+        or any(mode in n for mode in ("_GCM_", "_CCM", "CHACHA20_POLY1305", "_GCM"))
+    )
+
+
+@check(
+    id="TLS-NO-AEAD",
+    title="No AEAD cipher suite offered (CBC only)",
+    area=Area.TLS,
+    severity=Severity.MEDIUM,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="A server whose every accepted suite is a CBC (MAC-then-encrypt) suite leaves "
+    "every client on the construction behind Lucky Thirteen and the padding-oracle attacks. "
+    "Every current browser offers AES-GCM or ChaCha20-Poly1305; the Mozilla intermediate "
+    "profile allows AEAD suites only.",
+    remediation="Offer ECDHE suites with AES-GCM or ChaCha20-Poly1305 (and TLS 1.3, whose suites "
+    "are all AEAD).",
+    references=[SSL_CONFIG, "https://www.rfc-editor.org/rfc/rfc7525#section-4.2", MOZILLA],
+)
+def no_aead(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def body(endpoint: Endpoint, facts: TlsFacts) -> Iterator[Outcome]:
+        suites = [s.name for version in facts.accepted.values() for s in version]
+        if facts.untested:  # a server that stopped answering part-way proves nothing
+            yield from _untested(facts, VERSIONS)
+            return
+        if not suites:
+            yield Outcome.skip("no cipher suite accepted in any version")
+            return
+        if any(is_aead(name) for name in suites):
+            yield Outcome.passed("AEAD suites offered")
+            return
+        yield Outcome.fail(
+            f"only CBC suites accepted ({len(suites)}): no AES-GCM or ChaCha20-Poly1305",
+            evidence={
+                "suites": sorted(set(suites)),
+                "versions": sorted(facts.accepted_versions),
+            },
+        )
 
     yield from _each(scan, body)
 
@@ -265,8 +324,13 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
                     "suites": _suites(facts, version),
                 }
             )
+        newest = max((VERSIONS.index(v) for v in facts.accepted_versions), default=-1)
         for version in sorted(versions - facts.accepted_versions - set(facts.untested)):
-            deviations.append({"kind": "profile version not offered", "version": version})
+            stricter = VERSIONS.index(version) < newest if version in VERSIONS else False
+            deviation: dict[str, Any] = {"kind": "profile version not offered", "version": version}
+            if stricter:
+                deviation["stricter"] = True  # a newer version is offered instead
+            deviations.append(deviation)
         for version, suites in facts.accepted.items():
             if version not in versions:
                 continue
@@ -284,9 +348,15 @@ def mozilla_profile(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
             evidence: dict[str, Any] = {"profile": endpoint.profile_name, "deviations": deviations}
             if untested:
                 evidence["untested_versions"] = {v: facts.untested[v] for v in untested}
+            stricter_only = all(d.get("stricter") for d in deviations)
             yield Outcome.fail(
-                f"{len(deviations)} deviations from the {endpoint.profile_name} profile",
+                f"stricter than the {endpoint.profile_name} profile (compatibility note: "
+                + ", ".join(d["version"] for d in deviations)
+                + " not offered)"
+                if stricter_only
+                else f"{len(deviations)} deviations from the {endpoint.profile_name} profile",
                 evidence=evidence,
+                severity=Severity.INFO if stricter_only else None,
             )
         elif untested:
             yield Outcome.skip(
@@ -444,6 +514,99 @@ def cert_validity(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
                 )
             else:
                 yield Outcome.passed(f"valid for {days} more days", evidence=evidence)
+
+    yield from _cert_check(scan, test)
+
+
+# Longest leaf validity browsers accept, by issue date: Apple, Google and Mozilla refuse leaf
+# certificates issued since 1 September 2020 and valid for more than 398 days. The CA/Browser
+# Forum's ballot SC-081 (Baseline Requirements) shortens what a public CA may issue further.
+BROWSER_MAX_DAYS = 398
+BROWSER_LIMIT_FROM = dt.datetime(2020, 9, 1, tzinfo=dt.UTC)
+CABF_REDUCTIONS: tuple[tuple[dt.datetime, int], ...] = (
+    (dt.datetime(2026, 3, 15, tzinfo=dt.UTC), 200),
+    (dt.datetime(2027, 3, 15, tzinfo=dt.UTC), 100),
+    (dt.datetime(2029, 3, 15, tzinfo=dt.UTC), 47),
+)
+SC081 = "https://cabforum.org/2025/04/11/ballot-sc081v3-introduce-schedule-of-reducing-validity-and-data-reuse-periods/"
+
+
+def lifespan_limit(issued: dt.datetime) -> tuple[int, str] | None:
+    """The longest validity allowed for a leaf issued at ``issued``, and who sets it."""
+    if issued < BROWSER_LIMIT_FROM:
+        return None
+    limit, rule = BROWSER_MAX_DAYS, "browsers (since 2020-09-01)"
+    for start, days in CABF_REDUCTIONS:
+        if issued >= start:
+            limit, rule = days, f"CA/Browser Forum SC-081 (since {start.date()})"
+    return limit, rule
+
+
+def _next_reduction(now: dt.datetime) -> dict[str, Any] | None:
+    for start, days in CABF_REDUCTIONS:
+        if start > now:
+            return {"from": start.date().isoformat(), "maximum_days": days}
+    return None
+
+
+@check(
+    id="TLS-CERT-LIFESPAN",
+    title="Leaf certificate valid for longer than browsers and CAs allow",
+    area=Area.TLS,
+    severity=Severity.HIGH,
+    target=TargetKind.STOREFRONT,
+    facts="tls",
+    description="Browsers refuse a leaf certificate issued since 1 September 2020 that is valid "
+    "for more than 398 days: the shop does not open. The CA/Browser Forum (ballot SC-081) "
+    "shortens the longest validity a public CA may issue to 200 days from 15 March 2026, 100 "
+    "days from 15 March 2027 and 47 days from 15 March 2029; a certificate over that limit for "
+    "its issue date but within 398 days is a medium finding (mis-issued: CAs must revoke it).",
+    remediation="Reissue the certificate with a shorter validity, and automate renewal (ACME).",
+    references=[
+        "https://support.apple.com/en-us/102028",
+        "https://chromium.googlesource.com/chromium/src/+/HEAD/net/docs/certificate_lifetimes.md",
+        SC081,
+    ],
+)
+def cert_lifespan(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
+    def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
+        days = cert.lifespan_days
+        if days is None:
+            days = (cert.not_after - cert.not_before).days
+        evidence: dict[str, Any] = {
+            "lifespan_days": days,
+            "not_before": cert.not_before.isoformat(),
+            "not_after": cert.not_after.isoformat(),
+        }
+        upcoming = _next_reduction(ctx.now)
+        if upcoming:
+            evidence["next_reduction"] = upcoming
+        limit = lifespan_limit(cert.not_before)
+        if limit is None:
+            yield Outcome.passed(
+                f"valid for {days} days, issued before the 398-day limit applied",
+                evidence=evidence,
+            )
+            return
+        maximum, rule = limit
+        evidence.update(maximum_days=maximum, rule=rule)
+        if days > BROWSER_MAX_DAYS:
+            yield Outcome.fail(
+                f"valid for {days} days (issued {cert.not_before.date()}): browsers refuse leaf "
+                f"certificates valid for more than {BROWSER_MAX_DAYS} days",
+                evidence=evidence,
+                key="browser-limit",
+            )
+        elif days > maximum:
+            yield Outcome.fail(
+                f"valid for {days} days (issued {cert.not_before.date()}): over the {maximum}-day "
+                f"maximum of {rule}",
+                evidence=evidence,
+                severity=Severity.MEDIUM,
+                key="cabf-limit",
+            )
+        else:
+            yield Outcome.passed(f"valid for {days} days (maximum {maximum})", evidence=evidence)
 
     yield from _cert_check(scan, test)
 
@@ -648,7 +811,7 @@ def ocsp_stapling(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
         if cert.ocsp_stapled:
             yield Outcome.passed("an OCSP response is stapled")
         elif not cert.has_ocsp_url:
-            yield Outcome.skip("the certificate names no OCSP responder, so nothing can be stapled")
+            yield Outcome.not_applicable("the certificate names no OCSP responder")
         else:
             yield Outcome.fail("the server staples no OCSP response")
 

@@ -42,15 +42,27 @@ def _third_party(url: str, page_url: str) -> bool:
 def _noting_unverified(
     func: Callable[[HttpFacts, CheckContext], Iterator[Outcome]],
 ) -> Callable[[HttpFacts, CheckContext], Iterator[Outcome]]:
-    """Results from pages read without certificate verification say so in their evidence."""
+    """Results from pages read without certificate verification, or offering a browser's
+    cipher suites because the server refused Python's default ones, say so in their evidence."""
 
     @functools.wraps(func)
     def wrapper(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
-        for outcome in func(facts, ctx):
+        outcomes = list(func(facts, ctx))
+        if not outcomes and (facts.unverified or facts.browser_ciphers):
+            outcomes = [Outcome.passed()]  # an implicit pass says so too
+        for outcome in outcomes:
             if facts.unverified:
                 outcome = replace(
                     outcome,
                     evidence={**outcome.evidence, "certificate_not_verified": facts.unverified},
+                )
+            if facts.browser_ciphers:
+                outcome = replace(
+                    outcome,
+                    evidence={
+                        **outcome.evidence,
+                        "read_with_browser_ciphers": facts.browser_ciphers,
+                    },
                 )
             yield outcome
 
@@ -186,7 +198,9 @@ def _hsts(page: Page) -> dict[str, str | int | bool] | None:
 def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     home = facts.home
     if not _over_https(home):
-        yield Outcome.skip("the storefront answers over plain HTTP; HSTS applies to HTTPS answers")
+        yield Outcome.not_applicable(
+            "the storefront answers over plain HTTP; HSTS applies to HTTPS"
+        )
         return
     value = _hsts(home)
     minimum = int(ctx.policy.get("web.hsts_min_age", 31536000))
@@ -219,7 +233,9 @@ def hsts(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 @_noting_unverified
 def hsts_preload(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if not _over_https(facts.home):
-        yield Outcome.skip("the storefront answers over plain HTTP; HSTS applies to HTTPS answers")
+        yield Outcome.not_applicable(
+            "the storefront answers over plain HTTP; HSTS applies to HTTPS"
+        )
         return
     value = _hsts(facts.home)
     ready = bool(
@@ -542,11 +558,19 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
     partial = [p.url for p in _live(facts) if p.response is not None and p.response.truncated]
     unread = [p.url for p in _live(facts) if p.response is not None and p.response.status >= 400]
     evidence: dict[str, object] = {"origins": inventory}
+    held = sorted({(res.url, page.url) for page in _content_pages(facts) for res in page.held_back})
+    if held:
+        # Scripts of a type the browser does not run (consent managers' text/plain): they
+        # load only once the page rewrites them, so they are listed here, not judged as loaded.
+        evidence["held_back_scripts"] = [{"script": u, "page": p} for u, p in held]
     if partial:
         evidence["incomplete_pages"] = partial
     if unread:
         evidence["error_pages"] = unread
-    yield Outcome.passed(f"{len(inventory)} third-party origins", evidence=evidence)
+    message = f"{len(inventory)} third-party origins"
+    if held:
+        message += f"; {len(held)} scripts held back (not run until the page enables them)"
+    yield Outcome.passed(message, evidence=evidence)
 
 
 @check(

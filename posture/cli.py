@@ -62,14 +62,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:
         # Library deprecation notices (cryptography on the CA store, ...) are not for users.
         warnings.simplefilter("ignore")
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="posture: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    digest = None
+    root = logging.getLogger()
+    if args.debug:
+        logging.basicConfig(
+            level=logging.DEBUG, format="posture: %(levelname)s: %(message)s", stream=sys.stderr
+        )
+    else:
+        digest = WarningDigest()
+        root.addHandler(digest)
+        root.setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    try:
+        return _run(args)
+    finally:
+        if digest is not None:
+            root.removeHandler(digest)
+            if getattr(args, "view", None) != "quiet":
+                for line in digest.lines():
+                    sys.stderr.write(line + "\n")
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except PostureError as exc:
@@ -85,3 +101,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+class WarningDigest(logging.Handler):
+    """Warnings logged while a command runs, one line per cause with a count, printed when it
+    ends. The cause is the record's format string: a library that logs the same problem for
+    300 hosts (urllib3 puts the whole peer certificate in its hostname-mismatch warning) gives
+    one short line, not 300 long ones. ``--debug`` prints every record as it happens."""
+
+    MAX_ARGUMENT = 60
+    MAX_LINE = 200
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.causes: dict[tuple[str, str], tuple[int, logging.LogRecord]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = (record.name, str(record.msg))
+        count, first = self.causes.get(key, (0, record))
+        self.causes[key] = (count + 1, first)
+
+    def lines(self) -> list[str]:
+        out = []
+        for count, record in self.causes.values():
+            text = _short(record, self.MAX_ARGUMENT)
+            if len(text) > self.MAX_LINE:
+                text = text[: self.MAX_LINE - 1] + "…"
+            times = f" ({count} times; each with --debug)" if count > 1 else ""
+            level = "error" if record.levelno >= logging.ERROR else "warning"
+            out.append(f"posture: {level}: {text}{times}")
+        return out
+
+
+def _short(record: logging.LogRecord, longest: int) -> str:
+    """The first sentence of the message, each argument cut to ``longest`` characters."""
+    template = str(record.msg)
+    args = record.args if isinstance(record.args, tuple) else ()
+    shown = []
+    for arg in args:
+        value = str(arg).replace("\n", " ")
+        shown.append(value if len(value) <= longest else value[: longest - 1] + "…")
+    try:
+        text = template % tuple(shown) if shown else record.getMessage()
+    except (TypeError, ValueError):
+        text = record.getMessage()
+    first = text.split("\n", 1)[0]
+    # "...hostname: shop.example. Certificate: {...}": the details come after the first sentence
+    head, sep, _ = first.partition(". ")
+    return head + ("." if sep else "")

@@ -275,9 +275,20 @@ def check_mapping_names_known_checks(mapping: ObligationMapping, check_ids: Iter
 def apply_obligations(
     results: Sequence[Result], mapping: ObligationMapping | None = None
 ) -> list[Result]:
-    """Fill ``Result.obligations`` from the mapping."""
+    """Fill ``Result.obligations`` from the mapping. A collector's error (one result for the
+    checks it blocked) carries the obligations of every blocked check: they are at risk."""
     mapping = mapping or load_mapping()
-    return [r.with_(obligations=mapping.obligations_for(r.check_id, r.area.value)) for r in results]
+    return [r.with_(obligations=_obligations_of(r, mapping)) for r in results]
+
+
+def _obligations_of(result: Result, mapping: ObligationMapping) -> tuple[str, ...]:
+    blocked = result.evidence.get("blocked_areas") if result.status is Status.ERROR else None
+    if not isinstance(blocked, Mapping):
+        return mapping.obligations_for(result.check_id, result.area.value)
+    found: dict[str, None] = {}
+    for check_id, area in blocked.items():
+        found.update(dict.fromkeys(mapping.obligations_for(str(check_id), str(area))))
+    return tuple(found)
 
 
 def expected_checks(

@@ -10,7 +10,7 @@ those facts. A check that yields nothing passed, provided it had something to lo
 may say what it needs (``@check(needs=...)``: a function of the facts and the context that gives
 the reason when there is nothing to evaluate), and a facts object may say so for every check on it
 (a ``nothing_to_evaluate`` attribute holding the reason, else ``None``). The runner then turns the
-silent check into *skipped* with that reason; can't look is never a pass.
+silent check into *skipped* with that reason; can't look is never a pass. One that yields only ``Outcome.not_applicable()`` gives no result.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class Outcome:
     origin: Origin | None = None  # IaC: root module and module calls (in the fingerprint)
     # the path an earlier version reported this at: its fingerprint stays matched by baselines
     previous_path: str | None = None
+    applies: bool = True  # False: the check does not apply to this target; no result at all
 
     @classmethod
     def fail(cls, message: str = "", **kw: Any) -> Outcome:
@@ -85,6 +86,12 @@ class Outcome:
     @classmethod
     def error(cls, message: str, **kw: Any) -> Outcome:
         return cls(Status.ERROR, message, **kw)
+
+    @classmethod
+    def not_applicable(cls, reason: str = "") -> Outcome:
+        """The check does not apply to this target (an sshd check on an nginx file): the runner
+        records no result for it. *skipped* stays for "could apply, but could not be evaluated"."""
+        return cls(Status.SKIPPED, reason, applies=False)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 from posture.config import Config
 from posture.errors import PostureError
-from posture.model import Result, Status, Target, TargetKind, Waiver, fingerprint_of
+from posture.model import Area, Result, Severity, Status, Target, TargetKind, Waiver, fingerprint_of
 from posture.plugin import (
     CheckContext,
     CheckSpec,
@@ -164,6 +165,40 @@ def result_from(spec: CheckSpec, target: Target, outcome: Outcome) -> Result:
     return _with_alias(result, outcome.previous_path)
 
 
+COLLECT_PREFIX = "COLLECT-"
+
+
+def collector_error(
+    facts_name: str, target: Target, specs: Sequence[CheckSpec], cause: str
+) -> Result:
+    """One cause, one error: the target could not be assessed by any of the checks that needed
+    these facts. The result names the cause and the checks it blocked (``blocked_checks``)."""
+    blocked = sorted(spec.id for spec in specs)
+    areas = Counter(spec.area for spec in specs)
+    area = max(areas, key=lambda a: (areas[a], a.value)) if areas else Area.OTHER
+    severity = max((spec.severity for spec in specs), default=Severity.INFO)
+    shown = ", ".join(blocked[:6]) + (f" and {len(blocked) - 6} more" if len(blocked) > 6 else "")
+    checks = "check" if len(blocked) == 1 else "checks"
+    return Result(
+        check_id=f"{COLLECT_PREFIX}{facts_name.upper()}",
+        title=f"Could not collect {facts_name} facts",
+        area=area,
+        severity=severity,
+        status=Status.ERROR,
+        target=target.name,
+        target_kind=target.kind,
+        message=f"could not collect {facts_name} facts: {cause} ({len(blocked)} {checks} "
+        f"blocked: {shown})",
+        evidence={
+            "facts": facts_name,
+            "cause": cause,
+            "blocked_checks": blocked,
+            "blocked_areas": {spec.id: spec.area.value for spec in specs},
+        },
+        remediation="Make the target reachable or readable by posture, then scan again.",
+    )
+
+
 class Runner:
     def __init__(
         self,
@@ -244,12 +279,8 @@ class Runner:
                 f"collect-{facts_name}",
             )
         except Exception as exc:  # noqa: BLE001 - one target's failure never aborts the scan
-            message = f"could not collect {facts_name} facts: {_describe(exc)}"
             self._notify("collect-done", target, facts_name)
-            return [
-                result_from(spec, target, Outcome.error(message, evidence={"facts": facts_name}))
-                for spec in specs
-            ]
+            return [collector_error(facts_name, target, specs, _describe(exc))]
         self._notify("collect-done", target, facts_name)
         results: list[Result] = []
         for spec in specs:
@@ -262,10 +293,12 @@ class Runner:
             outcomes: Iterable[Outcome] = call_with_timeout(
                 lambda: list(spec.func(facts, ctx)), self.options.check_timeout, spec.id
             )
-            results = [result_from(spec, target, o) for o in outcomes]
+            outcomes = list(outcomes)
+            results = [result_from(spec, target, o) for o in outcomes if o.applies]
         except Exception as exc:  # noqa: BLE001 - isolate a broken check
+            outcomes = []
             results = [result_from(spec, target, Outcome.error(f"check failed: {_describe(exc)}"))]
-        if not results:
+        if not results and not outcomes:
             reason = nothing_to_evaluate(spec, facts, ctx)
             outcome = Outcome.skip(reason) if reason else Outcome.passed()
             results = [result_from(spec, target, outcome)]

@@ -59,9 +59,20 @@ def test_unreachable_target_errors_do_not_touch_other_targets() -> None:
     report = local_scan(["https://unreachable.example", "https://fine.example"], only_test_checks())
     bad = [r for r in report.results if r.target == "https://unreachable.example"]
     good = [r for r in report.results if r.target == "https://fine.example"]
-    assert {r.status for r in bad} == {Status.ERROR}
-    assert len(bad) == 4
-    assert all("connection refused" in r.message for r in bad)
+    # One cause, one error: the collector failed, so the target gets one result naming the
+    # cause and every check it blocked, not one error per check.
+    assert [r.status for r in bad] == [Status.ERROR]
+    assert bad[0].check_id == "COLLECT-ECHO"
+    assert "connection refused" in bad[0].message
+    assert bad[0].evidence["blocked_checks"] == [
+        "TEST-FAILS",
+        "TEST-HANGS",
+        "TEST-OK",
+        "TEST-RAISES",
+    ]
+    assert "4 checks blocked" in bad[0].message
+    # The obligations of the blocked checks are at risk, not silently unassessed.
+    assert "PCI-4.2.1" in bad[0].obligations  # TEST-FAILS is a TLS-area check
     assert {r.check_id for r in good if r.status is Status.FAIL} == {"TEST-FAILS"}
 
 
@@ -165,3 +176,19 @@ def test_selection_that_matches_nothing_is_a_usage_error(run_cli: RunCli) -> Non
     proc = run_cli("scan", "--checks-dir", LOCAL_CHECKS, "--target", "https://a", "--only", "TSL")
     assert proc.returncode == 2
     assert "--only/--skip TSL: matches no check id or area" in proc.stderr
+
+
+def test_a_check_that_does_not_apply_gives_no_result() -> None:
+    """The sshd, VPN and nginx checks each read every evidence file: on a file of another kind
+    they do not apply, so they give no result at all (not a pass, not a skip)."""
+    from posture.config import load_config
+
+    config = load_config(FIXTURES / "controls" / "careless" / "posture.yaml")
+    report = scan(ScanRequest(config=config, selection=Selection(only=("ACCESS-*-CONFIG",))))
+    by_file: dict[str, set[str]] = {}
+    for result in report.results:
+        by_file.setdefault(Path(result.target).name, set()).add(result.check_id)
+    assert by_file["sshd_config"] == {"ACCESS-SSHD-CONFIG"}
+    assert by_file["nginx.conf"] == {"ACCESS-NGINX-CONFIG"}
+    assert by_file["wg0.conf"] == by_file["client.ovpn"] == {"ACCESS-VPN-CONFIG"}
+    assert not [r for r in report.results if r.status is Status.SKIPPED]

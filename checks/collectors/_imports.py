@@ -7,8 +7,12 @@ collector to need a library imports it here while the others wait.
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _LOCK = threading.Lock()
 _DONE: set[str] = set()
@@ -21,5 +25,22 @@ def preload(*modules: str) -> None:
     with _LOCK:
         for name in missing:
             if name not in _DONE:
-                importlib.import_module(name)
+                with keeping_streams():
+                    importlib.import_module(name)
                 _DONE.add(name)
+
+
+@contextmanager
+def keeping_streams() -> Iterator[None]:
+    """Undo what some libraries do to the process when imported: checkov calls
+    ``colorama.init()``, which swaps sys.stdout/sys.stderr for wrappers (around the live
+    progress display's proxy, when it is on) and registers an exit hook that writes a terminal
+    reset sequence after posture has finished. Output is posture's to manage."""
+    stdout, stderr = sys.stdout, sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+        colorama = sys.modules.get("colorama.initialise")
+        if colorama is not None:
+            atexit.unregister(colorama.reset_all)

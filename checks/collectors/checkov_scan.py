@@ -31,6 +31,7 @@ from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
 
+from ._imports import keeping_streams
 from .checkov_mapping import load_mapping
 from .iac_facts import (
     CheckovFinding,
@@ -76,16 +77,17 @@ def _checkov() -> dict[str, Any]:
         return _imported
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    from checkov.cloudformation.runner import Runner as CfnRunner
-    from checkov.common.graph.graph_builder.graph_components.attribute_names import (
-        CustomAttributes,
-    )
-    from checkov.common.models.enums import ParallelizationType
-    from checkov.common.parallelizer.parallel_runner import parallel_runner
-    from checkov.kubernetes.runner import Runner as K8sRunner
-    from checkov.runner_filter import RunnerFilter
-    from checkov.terraform.plan_runner import Runner as PlanRunner
-    from checkov.terraform.runner import Runner as TfRunner
+    with keeping_streams():  # checkov's import runs colorama.init()
+        from checkov.cloudformation.runner import Runner as CfnRunner
+        from checkov.common.graph.graph_builder.graph_components.attribute_names import (
+            CustomAttributes,
+        )
+        from checkov.common.models.enums import ParallelizationType
+        from checkov.common.parallelizer.parallel_runner import parallel_runner
+        from checkov.kubernetes.runner import Runner as K8sRunner
+        from checkov.runner_filter import RunnerFilter
+        from checkov.terraform.plan_runner import Runner as PlanRunner
+        from checkov.terraform.runner import Runner as TfRunner
 
     for handler in list(root.handlers):
         if handler not in handlers:

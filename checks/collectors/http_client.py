@@ -27,6 +27,27 @@ from posture.hostnames import a_label
 from posture.plugin import ScanOptions
 
 USER_AGENT = "posture-scanner/0.1 (+security posture scan)"
+# The TLS 1.2 suites current browsers (Chrome, Firefox) offer, in their order. Python's default
+# context refuses the CBC-SHA1 ones at the end; a shop that accepts only those still opens in a
+# browser, so its pages are read with this list (and the results say so).
+BROWSER_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-ECDSA-AES128-SHA",
+        "ECDHE-ECDSA-AES256-SHA",
+        "ECDHE-RSA-AES128-SHA",
+        "ECDHE-RSA-AES256-SHA",
+        "AES128-GCM-SHA256",
+        "AES256-GCM-SHA384",
+        "AES128-SHA",
+        "AES256-SHA",
+    )
+)
 DEFAULT_MAX_BYTES = 2_000_000
 _CHUNK = 65536
 # Every request (all its redirect hops included) ends within this many times --timeout.
@@ -172,10 +193,14 @@ class HttpClient:
     """A session of our own per collector run: keep-alive within it, pins and trust never
     leaking between scans."""
 
-    def __init__(self, options: ScanOptions, *, verify: bool = True) -> None:
+    def __init__(
+        self, options: ScanOptions, *, verify: bool = True, browser_ciphers: bool = False
+    ) -> None:
         """``verify=False`` reads a server whose certificate fails (expired, self-signed,
-        unknown issuer) for what its headers and pages say; only the storefront collector uses
-        it, after the verified attempt failed, and says so in its facts."""
+        unknown issuer) for what its headers and pages say; ``browser_ciphers`` offers the
+        suites a browser offers (``BROWSER_CIPHERS``) instead of Python's stricter default.
+        Only the storefront collector uses them, after the default attempt failed, and says so
+        in its facts."""
         preload("requests", "certifi")
         import requests
 
@@ -183,7 +208,7 @@ class HttpClient:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc from the environment
         self.session.verify = verify
-        adapter = _make_adapter(options.ca_bundle, verify)
+        adapter = _make_adapter(options.ca_bundle, verify, browser_ciphers)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -351,7 +376,7 @@ def _send(
     )
 
 
-def _make_adapter(ca_bundle: str | None, verify: bool = True) -> Any:
+def _make_adapter(ca_bundle: str | None, verify: bool = True, browser_ciphers: bool = False) -> Any:
     import ssl
     import warnings
 
@@ -372,6 +397,8 @@ def _make_adapter(ca_bundle: str | None, verify: bool = True) -> Any:
             if not verify:
                 self._context.check_hostname = False
                 self._context.verify_mode = ssl.CERT_NONE
+            if browser_ciphers:
+                self._context.set_ciphers(BROWSER_CIPHERS)
             super().__init__(max_retries=0)
 
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:

@@ -38,6 +38,9 @@ class Page:
     # and <meta name="referrer" content=...> (both honoured by browsers like the headers).
     meta_csp: tuple[str, ...] = ()
     meta_referrer: str | None = None
+    # Scripts the page holds back in a type the browser does not run (a consent manager's
+    # type="text/plain"): listed, but not judged as loaded.
+    held_back: tuple[Resource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,54 @@ class HttpFacts:
     # Set when the certificate failed verification (expired, self-signed, unknown issuer) and the
     # pages were read without it: why. The TLS checks report the certificate itself.
     unverified: str | None = None
+    # Set when the server refused Python's default cipher list (it accepts only suites such as
+    # the old CBC-SHA1 ones) and the pages were read offering a browser's list instead: why.
+    browser_ciphers: str | None = None
 
     @property
     def home(self) -> Page:
         return self.pages[0]
+
+
+# The HTML standard's JavaScript MIME type essences: a <script> whose type is one of these (or
+# empty, or absent) is run by the browser, as is type="module". Any other type is a data block
+# the browser never runs: consent managers hold trackers back as type="text/plain" until the
+# visitor agrees, then rewrite them.
+JAVASCRIPT_TYPES = frozenset(
+    {
+        "application/ecmascript",
+        "application/javascript",
+        "application/x-ecmascript",
+        "application/x-javascript",
+        "text/ecmascript",
+        "text/javascript",
+        "text/javascript1.0",
+        "text/javascript1.1",
+        "text/javascript1.2",
+        "text/javascript1.3",
+        "text/javascript1.4",
+        "text/javascript1.5",
+        "text/jscript",
+        "text/livescript",
+        "text/x-ecmascript",
+        "text/x-javascript",
+        "module",
+    }
+)
+
+
+def script_runs(attrs: dict[str, str | None]) -> bool:
+    """Whether a browser executes a <script> with these attributes (HTML standard, "prepare the
+    script element"): no type and no language, an empty type, a JavaScript MIME type essence
+    (compared whole, ASCII case-insensitive: parameters make it a data block) or ``module``."""
+    kind = attrs.get("type")
+    if kind is None:
+        language = attrs.get("language")
+        if not language:
+            return True
+        kind = f"text/{language}"
+    kind = kind.strip(" \t\n\f\r").lower()
+    return kind == "" or kind in JAVASCRIPT_TYPES
 
 
 class _ResourceParser(HTMLParser):
@@ -78,6 +125,7 @@ class _ResourceParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.base = base
         self.resources: list[Resource] = []
+        self.held_back: list[Resource] = []  # scripts of a type the browser does not run
         self.password = False
         self.meta_csp: list[str] = []
         self.meta_referrer: str | None = None
@@ -91,7 +139,14 @@ class _ResourceParser(HTMLParser):
         if tag == "base" and a.get("href"):
             self.base = urljoin(self.base, a["href"] or "")
         elif tag == "script":
-            self._add("script", a.get("src"), a.get("integrity"))
+            if script_runs(a):
+                self._add("script", a.get("src"), a.get("integrity"))
+            else:
+                ref = a.get("src") or a.get("data-src")
+                if ref and not ref.startswith(("data:", "javascript:", "#")):
+                    self.held_back.append(
+                        Resource("script", urljoin(self.base, ref.strip()), a.get("integrity"))
+                    )
         elif tag == "link":
             rel = (a.get("rel") or "").lower()
             if "stylesheet" in rel:
@@ -149,6 +204,7 @@ def _page(name: str, url: str, client: HttpClient) -> Page:
         parsed.password,
         tuple(parsed.meta_csp),
         parsed.meta_referrer,
+        tuple(dict.fromkeys(parsed.held_back)),
     )
 
 
@@ -212,22 +268,43 @@ def _untrusted_certificate(error: str | None) -> bool:
     return "hostname" not in text and "match" not in text
 
 
+def _refused_ciphers(error: str | None) -> bool:
+    """A handshake the server broke off because it accepts none of the suites offered."""
+    text = (error or "").lower()
+    return "tls error" in text and any(
+        sign in text
+        for sign in ("handshake failure", "no shared cipher", "no ciphers", "insufficient security")
+    )
+
+
 @collector(name="http", target=TargetKind.STOREFRONT)
 def collect_http(target: Target, ctx: CollectContext) -> HttpFacts:
     facts = _collect_http(target, ctx, verify=True)
+    browser = False
+    if facts.home.response is None and _refused_ciphers(facts.home.error):
+        # A browser still opens a shop that accepts only old CBC-SHA1 suites: read it as one
+        # would. The TLS checks report the suites themselves.
+        retried = _collect_http(target, ctx, verify=True, browser_ciphers=True)
+        if retried.home.response is not None or not _refused_ciphers(retried.home.error):
+            reason = f"{facts.home.error} (read offering a browser's cipher suites)"
+            facts, browser = replace(retried, browser_ciphers=reason), True
     if facts.home.response is None and _untrusted_certificate(facts.home.error):
         # The TLS checks report the certificate; the headers and pages are still the shop's.
-        unverified = _collect_http(target, ctx, verify=False)
+        unverified = _collect_http(target, ctx, verify=False, browser_ciphers=browser)
         if unverified.home.response is not None:
-            return replace(unverified, unverified=facts.home.error)
+            return replace(
+                unverified, unverified=facts.home.error, browser_ciphers=facts.browser_ciphers
+            )
     if facts.home.response is None:
         raise CollectError(facts.home.error or f"{target.name}: no answer")
     return facts
 
 
-def _collect_http(target: Target, ctx: CollectContext, *, verify: bool) -> HttpFacts:
+def _collect_http(
+    target: Target, ctx: CollectContext, *, verify: bool, browser_ciphers: bool = False
+) -> HttpFacts:
     urls = page_urls(target)
-    with HttpClient(ctx.options, verify=verify) as client:
+    with HttpClient(ctx.options, verify=verify, browser_ciphers=browser_ciphers) as client:
         pages = [_page(name, url, client) for name, url in urls]
         if pages[0].response is None:
             return HttpFacts(target.name, tuple(pages), Probe("", None), Probe("", None))

@@ -84,7 +84,8 @@ def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
     config = load_config_arg(args)
     fail_on = fail_threshold(args, config)
     request = request_from_args(args, config)
-    with progress_display(sys.stderr) as progress:
+    quiet = getattr(args, "view", None) == "quiet"
+    with progress_display(sys.stderr, enabled=not quiet) as progress:
         request.progress = progress
         report = scan(request)
     return report, fail_on

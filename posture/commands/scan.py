@@ -110,6 +110,31 @@ def register(sub: Any) -> None:
         metavar="FMT",
         help="output format, repeatable: terminal (default), json, ... (see README)",
     )
+    view = p.add_mutually_exclusive_group()
+    view.add_argument(
+        "--details",
+        dest="view",
+        action="store_const",
+        const="details",
+        help="terminal: list every result (the default for up to 3 targets; beyond, findings "
+        "are grouped by check)",
+    )
+    view.add_argument(
+        "--summary",
+        dest="view",
+        action="store_const",
+        const="summary",
+        help="terminal: findings grouped by check across targets, whatever their number",
+    )
+    view.add_argument(
+        "-q",
+        "--quiet",
+        dest="view",
+        action="store_const",
+        const="quiet",
+        help="terminal: print only the verdict line (and no progress display)",
+    )
+    p.set_defaults(view="auto")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="FILE", help="write the (single) format to FILE")
     out.add_argument("--output-dir", metavar="DIR", help="write each format to DIR/posture.<ext>")
@@ -169,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         args.output_dir,
         fail_on,
         new_only=args.new_only,
+        view=args.view,
     )
     if failure is not None:
         raise failure

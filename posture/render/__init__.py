@@ -35,6 +35,7 @@ class RenderContext:
     color: bool = False
     width: int | None = None
     new_only: bool = False  # with a baseline: only new findings block (the verdict line says so)
+    view: str = "auto"  # terminal format only: auto, summary, details, quiet
 
 
 def render(report: ScanReport, fmt: str, ctx: RenderContext) -> str:
@@ -91,18 +92,21 @@ def write_outputs(
     fail_on: Severity,
     stdout: TextIO | None = None,
     new_only: bool = False,
+    view: str = "auto",
 ) -> list[Path]:
     """Write each format where asked; return the files written.
 
     Machine formats are never mixed with the terminal view on stdout: with no file given, one
     format goes to stdout; with --output-dir every format goes to a file and the terminal view is
-    printed as well.
+    printed as well. ``view`` is the terminal view (auto, summary, details, quiet); beside a
+    machine format written to a file, ``auto`` means the grouped summary.
     """
+    beside = "summary" if view == "auto" else view
     stdout = stdout or sys.stdout
     check_formats(formats, output, output_dir)
     formats = list(dict.fromkeys(formats))
     written: list[Path] = []
-    ctx = RenderContext(fail_on, new_only=new_only)
+    ctx = RenderContext(fail_on, new_only=new_only, view=view)
     if output_dir:
         directory = Path(output_dir)
         directory.mkdir(parents=True, exist_ok=True)
@@ -113,7 +117,7 @@ def write_outputs(
             path = directory / f"posture.{_module(fmt).EXTENSION}"
             write_file(path, render(report, fmt, ctx))
             written.append(path)
-        _print_terminal(report, fail_on, stdout, new_only)
+        _print_terminal(report, fail_on, stdout, view if "terminal" in formats else beside, new_only)
         return written
     fmt = formats[0]
     if output:
@@ -121,10 +125,10 @@ def write_outputs(
         write_file(Path(output), render(report, fmt, ctx))
         written.append(Path(output))
         if fmt != "terminal":
-            _print_terminal(report, fail_on, stdout, new_only)
+            _print_terminal(report, fail_on, stdout, beside, new_only)
         return written
     if fmt == "terminal":
-        _print_terminal(report, fail_on, stdout, new_only)
+        _print_terminal(report, fail_on, stdout, view, new_only)
     else:
         stdout.write(render(report, fmt, ctx))
         if not stdout.isatty():
@@ -133,8 +137,8 @@ def write_outputs(
 
 
 def _print_terminal(
-    report: ScanReport, fail_on: Severity, stdout: TextIO, new_only: bool = False
+    report: ScanReport, fail_on: Severity, stdout: TextIO, view: str, new_only: bool = False
 ) -> None:
-    from posture.render.terminal import print_report
+    from posture.render.terminal import VIEWS, print_report
 
-    print_report(report, fail_on, stdout, new_only=new_only)
+    print_report(report, fail_on, stdout, view=view if view in VIEWS else "auto", new_only=new_only)

@@ -12,20 +12,30 @@ from posture.sanitize import clean_text
 
 
 @contextmanager
-def progress_display(stream: TextIO) -> Iterator[ProgressCallback | None]:
-    if not stream.isatty():
+def progress_display(stream: TextIO, enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    """A transient bar while the scan runs; nothing at all unless ``stream`` is a terminal, so
+    pipes and CI logs never receive control sequences."""
+    if not enabled or not stream.isatty():
         yield None
         return
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     console = Console(file=stream)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} collectors"),
+        MofNCompleteColumn(),
+        TextColumn("collectors"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
