@@ -7,7 +7,7 @@ the same whichever door it came in by.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
 from posture.scanreport import ScanReport
+from posture.shard import Shard, select
 from posture.waivers import LoadedWaiver, apply_waivers, check_lifetimes, load_waiver_file
 
 
@@ -36,6 +37,10 @@ class ScanRequest:
     registry: Registry | None = None
     waiver_files: Sequence[str] = ()
     baseline: str | None = None
+    targets_file: str | None = None
+    shard: Shard | None = None  # scan only this shard's share of the targets (posture.shard)
+    # called with this shard's targets once they are known, before any is scanned
+    on_targets: Callable[[Sequence[Target]], None] | None = None
 
 
 def load_policy(config: Config | None) -> Policy:
@@ -51,6 +56,10 @@ def build_targets(request: ScanRequest) -> list[Target]:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--target {url!r}: not an http(s) URL")
         targets.append(Target(TargetKind.STOREFRONT, parts.geturl(), {"url": parts.geturl()}))
+    if request.targets_file:
+        from posture.targets_file import read_targets_file
+
+        targets.extend(read_targets_file(request.targets_file))
     for path in request.iac_paths:
         p = Path(path)
         if not p.exists():
@@ -65,9 +74,11 @@ def build_targets(request: ScanRequest) -> list[Target]:
     return unique
 
 
-def _expected_checks(checks: Sequence[CheckSpec], targets: Sequence[Target]) -> dict[str, str]:
+def _expected_checks(
+    checks: Sequence[CheckSpec], targets: Sequence[Target], cross_target: bool = True
+) -> dict[str, str]:
     """The selected checks that had a target to run on: id -> area."""
-    kinds = {t.kind for t in targets} | {TargetKind.SCAN}
+    kinds = {t.kind for t in targets} | ({TargetKind.SCAN} if cross_target else set())
     return {spec.id: spec.area.value for spec in checks if spec.target in kinds}
 
 
@@ -89,7 +100,14 @@ def scan(request: ScanRequest) -> ScanReport:
     known = load_baseline(request.baseline) if request.baseline else None
     targets = build_targets(request)
     if not targets:
-        raise UsageError("nothing to scan: give -c posture.yaml, --target URL or --iac PATH")
+        raise UsageError(
+            "nothing to scan: give -c posture.yaml, --target URL, --targets-file FILE or --iac PATH"
+        )
+    # an empty share is a completed shard, not an error: small estates split many ways have them
+    targets = select(targets, request.shard)
+    cross_target = request.shard is None or request.shard.index == 1
+    if request.on_targets is not None:
+        request.on_targets(targets)
     base_dir = str(request.config.base_dir) if request.config else str(Path.cwd())
     runner = Runner(
         registry,
@@ -100,6 +118,7 @@ def scan(request: ScanRequest) -> ScanReport:
         request.progress,
         base_dir,
     )
+    runner.cross_target = cross_target
     output = runner.run(targets)
     from posture.compliance import apply_obligations
 
@@ -116,6 +135,8 @@ def scan(request: ScanRequest) -> ScanReport:
         finished_at=output.finished_at or dt.datetime.now(dt.UTC),
         config_path=request.config.path if request.config else None,
         policy=policy.name,
-        checks=_expected_checks(output.checks, targets),
+        checks=_expected_checks(output.checks, targets, cross_target),
     )
+    if request.shard is not None:
+        report.meta["shard"] = {"index": request.shard.index, "count": request.shard.count}
     return report

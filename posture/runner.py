@@ -156,6 +156,7 @@ class Runner:
         self.selection = selection
         self.progress = progress
         self.base_dir = base_dir
+        self.cross_target = True  # run the scan-phase checks (only shard 1 of a sharded run)
         self._lock = threading.Lock()
 
     def selected_checks(self) -> list[CheckSpec]:
@@ -194,7 +195,7 @@ class Runner:
                 collected[index] = future.result()
         results = [r for batch in collected for r in batch]
         scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
-        if scan_checks:
+        if scan_checks and self.cross_target:
             scan_target = Target(TargetKind.SCAN, "scan")
             facts = ScanFacts(tuple(results), tuple(targets))
             for spec in scan_checks:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from posture.config import Config, load_config
 from posture.engine import ScanRequest, load_policy, scan
 from posture.errors import UsageError
-from posture.model import Severity, Status
+from posture.model import Severity, Status, Target
 from posture.plugin import ScanOptions
 from posture.runner import Selection
 from posture.scanreport import ScanReport
+from posture.shard import Shard
 
 DEFAULT_CONFIG = "posture.yaml"
 
@@ -36,7 +38,8 @@ def parse_resolve(values: list[str]) -> dict[tuple[str, int], str]:
 def load_config_arg(args: argparse.Namespace) -> Config | None:
     if args.config:
         return load_config(args.config)
-    if not args.target and not args.iac and Path(DEFAULT_CONFIG).is_file():
+    from_cli = args.target or args.iac or getattr(args, "targets_file", None)
+    if not from_cli and Path(DEFAULT_CONFIG).is_file():
         return load_config(DEFAULT_CONFIG)
     return None
 
@@ -71,15 +74,22 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         checks_dirs=args.checks_dir,
         waiver_files=args.waivers,
         baseline=getattr(args, "baseline", None),
+        targets_file=getattr(args, "targets_file", None),
     )
 
 
-def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
+def scan_from_args(
+    args: argparse.Namespace,
+    shard: Shard | None = None,
+    on_targets: Callable[[Sequence[Target]], None] | None = None,
+) -> tuple[ScanReport, Severity]:
     from posture.render._progress import progress_display
 
     config = load_config_arg(args)
     fail_on = fail_threshold(args, config)
     request = request_from_args(args, config)
+    request.shard = shard
+    request.on_targets = on_targets
     with progress_display(sys.stderr) as progress:
         request.progress = progress
         report = scan(request)
