@@ -74,11 +74,9 @@ def build_targets(request: ScanRequest) -> list[Target]:
     return unique
 
 
-def _expected_checks(
-    checks: Sequence[CheckSpec], targets: Sequence[Target], cross_target: bool = True
-) -> dict[str, str]:
+def _expected_checks(checks: Sequence[CheckSpec], targets: Sequence[Target]) -> dict[str, str]:
     """The selected checks that had a target to run on: id -> area."""
-    kinds = {t.kind for t in targets} | ({TargetKind.SCAN} if cross_target else set())
+    kinds = {t.kind for t in targets} | {TargetKind.SCAN}
     return {spec.id: spec.area.value for spec in checks if spec.target in kinds}
 
 
@@ -105,7 +103,6 @@ def scan(request: ScanRequest) -> ScanReport:
         )
     # an empty share is a completed shard, not an error: small estates split many ways have them
     targets = select(targets, request.shard)
-    cross_target = request.shard is None or request.shard.index == 1
     if request.on_targets is not None:
         request.on_targets(targets)
     base_dir = str(request.config.base_dir) if request.config else str(Path.cwd())
@@ -118,7 +115,7 @@ def scan(request: ScanRequest) -> ScanReport:
         request.progress,
         base_dir,
     )
-    runner.cross_target = cross_target
+    runner.home_shard = request.shard is None or request.shard.index == 1
     output = runner.run(targets)
     from posture.compliance import apply_obligations
 
@@ -135,7 +132,7 @@ def scan(request: ScanRequest) -> ScanReport:
         finished_at=output.finished_at or dt.datetime.now(dt.UTC),
         config_path=request.config.path if request.config else None,
         policy=policy.name,
-        checks=_expected_checks(output.checks, targets, cross_target),
+        checks=_expected_checks(output.checks, targets),
     )
     if request.shard is not None:
         report.meta["shard"] = {"index": request.shard.index, "count": request.shard.count}

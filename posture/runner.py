@@ -156,7 +156,10 @@ class Runner:
         self.selection = selection
         self.progress = progress
         self.base_dir = base_dir
-        self.cross_target = True  # run the scan-phase checks (only shard 1 of a sharded run)
+        # False on shards 2..N of a sharded run: the scan-phase checks still judge this shard's
+        # own results (trackers, vendors per storefront), but their whole-scan verdicts (no
+        # resource, no key: "nothing contradicts the declarations") come from shard 1 alone.
+        self.home_shard = True
         self._lock = threading.Lock()
 
     def selected_checks(self) -> list[CheckSpec]:
@@ -195,11 +198,14 @@ class Runner:
                 collected[index] = future.result()
         results = [r for batch in collected for r in batch]
         scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
-        if scan_checks and self.cross_target:
+        if scan_checks:
             scan_target = Target(TargetKind.SCAN, "scan")
             facts = ScanFacts(tuple(results), tuple(targets))
             for spec in scan_checks:
-                results.extend(self._evaluate(spec, scan_target, facts))
+                found = self._evaluate(spec, scan_target, facts)
+                if not self.home_shard:
+                    found = [r for r in found if r.resource or r.key]
+                results.extend(found)
         return RunOutput(
             results=results,
             targets=list(targets),

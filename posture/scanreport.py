@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posture import __version__
-from posture.model import Result, Severity, Status, Target, TargetKind
+from posture.model import Location, Result, Severity, Status, Target, TargetKind
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "posture"
@@ -57,7 +57,13 @@ class ScanReport:
     def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
         targets = []
         for t in data.get("targets", []):
-            targets.append(Target(TargetKind(t["kind"]), t["name"]))
+            where = t.get("declared_at")
+            declared = (
+                Location(where["path"], where.get("start_line"), where.get("end_line"))
+                if where
+                else None
+            )
+            targets.append(Target(TargetKind(t["kind"]), t["name"], declared_at=declared))
         return cls(
             results=[Result.from_dict(r) for r in data.get("results", [])],
             targets=targets,

@@ -9,9 +9,13 @@ talking to the others:
   adding or removing shops never moves the others, and growing N from 4 to 5 moves only about a
   fifth of them (plain ``hash mod N`` would move four fifths);
 - every other target (IaC trees, config files, the declared controls, the repository searched
-  for card data) and the cross-target checks stay together on shard 1: the checks that compare
-  declared controls with the IaC's findings need both in one process, and these targets are few
-  and come from the same checkout as posture.yaml.
+  for card data) stays on shard 1: the checks that compare declared controls with the IaC's
+  findings need both in one process, and these targets are few and come from the same checkout
+  as posture.yaml.
+
+The cross-target (scan-phase) checks run on every shard over that shard's results: those that
+judge each storefront (trackers without an opt-out link, undeclared vendors) then give exactly
+the unsharded results; their whole-scan verdicts (a pass with no resource) come from shard 1.
 
 Shards are numbered 1..N as in ``--shard 2/4`` (Playwright's and pytest-split's convention);
 Kubernetes' ``JOB_COMPLETION_INDEX`` counts from 0 and is shifted by one.

@@ -36,7 +36,9 @@ def read_targets_file(path: str | Path) -> list[Target]:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"cannot read the targets file: {exc.strerror or exc}", path=where) from None
+        raise ConfigError(
+            f"cannot read the targets file: {exc.strerror or exc}", path=where
+        ) from None
     if len(data) > MAX_BYTES:
         raise ConfigError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB", path=where)
     try:
@@ -110,9 +112,7 @@ def _from_csv(lines: list[str], first: int, header: list[str], where: str) -> li
     unknown = [c for c in header if c not in COLUMNS]
     if unknown or len(set(header)) != len(header):
         what = f"unknown column {unknown[0]!r}" if unknown else "a column is named twice"
-        raise ConfigError(
-            f"{what} (columns: {', '.join(COLUMNS)})", path=where, line=first + 1
-        )
+        raise ConfigError(f"{what} (columns: {', '.join(COLUMNS)})", path=where, line=first + 1)
     targets = []
     body = "\n".join(lines[first + 1 :])
     # one physical line per row: a quoted newline would make line numbers lie, so it is refused

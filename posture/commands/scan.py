@@ -127,7 +127,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-record", action="store_true", help="do not record this scan in the history"
     )
-    shard = p.add_argument_group("sharded runs (an estate split over Kubernetes Job pods or CI jobs)")
+    shard = p.add_argument_group(
+        "sharded runs (an estate split over Kubernetes Job pods or CI jobs)"
+    )
     shard.add_argument(
         "--shard",
         metavar="K/N",

@@ -216,9 +216,11 @@ class History:
                 stmt = _insert(conn)(run_shards).values(
                     run_id=run.run_id, shard_index=run.index, **values
                 )
-                conn.execute(stmt.on_conflict_do_update(  # a twin started at the same instant
-                    index_elements=["run_id", "shard_index"], set_=values
-                ))
+                conn.execute(
+                    stmt.on_conflict_do_update(  # a twin started at the same instant
+                        index_elements=["run_id", "shard_index"], set_=values
+                    )
+                )
             else:
                 conn.execute(update(run_shards).where(key).values(**values))
 
@@ -233,9 +235,7 @@ class History:
 
     def run_status(self, run_id: str) -> RunStatus | None:
         with self.engine.connect() as conn:
-            rows = list(
-                conn.execute(select(run_shards).where(run_shards.c.run_id == run_id))
-            )
+            rows = list(conn.execute(select(run_shards).where(run_shards.c.run_id == run_id)))
         if not rows:
             return None
         count = max(r.shard_count for r in rows)
@@ -412,6 +412,13 @@ class History:
         )
         if start is not None:
             query = query.where(scans.c.started_at >= start)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def scans_of(self, scan_ids: Sequence[int]) -> list[Any]:
+        if not scan_ids:
+            return []
+        query = select(scans).where(scans.c.id.in_(list(scan_ids))).order_by(scans.c.id)
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
