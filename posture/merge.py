@@ -92,6 +92,7 @@ def merge_json(documents: Sequence[tuple[Path, dict[str, Any]]]) -> Merged:
     if len(runs) == 1:
         merged.meta["run_id"] = runs.pop()
     merged.meta["merged_from"] = len(reports)
+    merged.warnings.extend(f"incomplete run: {problem}" for problem in problems)
     return Merged("json", report=merged, problems=problems)
 
 

@@ -396,5 +396,128 @@ def _quarter() -> str:
     return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
 
 
-def test_kubernetes_and_actions_examples_exist() -> None:
-    assert (REPO / "docs" / "deploy").is_dir()
+DEPLOY = REPO / "docs" / "deploy"
+
+
+def _posture_parser() -> Any:
+    from posture.cli import build_parser
+
+    return build_parser()
+
+
+def test_kubernetes_manifest_is_valid_and_wired_for_shards(tmp_path: Path) -> None:
+    import kubernetes_validate
+    import yaml
+
+    documents = list(yaml.safe_load_all((DEPLOY / "kubernetes-indexed-job.yaml").read_text()))
+    for document in documents:
+        # strict: an unknown or misspelt field is an error, as the API server would reject it
+        kubernetes_validate.validate(document, "1.33", strict=True)
+    config_map, job = documents
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["parallelism"] == spec["completions"]
+    (container,) = spec["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert int(env["POSTURE_SHARD_COUNT"]["value"]) == spec["completions"]
+    assert env["POSTURE_DB"]["valueFrom"]["secretKeyRef"] == {"name": "posture-db", "key": "url"}
+    label = env["POSTURE_JOB_NAME"]["valueFrom"]["fieldRef"]["fieldPath"]
+    assert label == "metadata.labels['batch.kubernetes.io/job-name']"
+    args = _manifest_posture_args(container)
+    parsed = _posture_parser().parse_args(args)
+    assert parsed.command == "scan" and parsed.targets_file == "/etc/posture/targets.csv"
+    (tmp_path / "targets.csv").write_text(config_map["data"]["targets.csv"])
+    targets = read_targets_file(tmp_path / "targets.csv")
+    assert len(targets) == 4 and targets[0].options["pages"]["checkout"] == "/kasse"
+
+
+def _manifest_posture_args(container: dict[str, Any]) -> list[str]:
+    import shlex
+
+    command = container["args"][0]
+    return shlex.split(command.split("exec python -m posture ", 1)[1])
+
+
+def test_github_workflow_is_valid_and_its_commands_parse() -> None:
+    import re
+    import shlex
+    from importlib import resources
+
+    import jsonschema
+    import yaml
+
+    text_ = (DEPLOY / "github-actions-estate.yml").read_text()
+    workflow = yaml.safe_load(text_)
+    schema = json.loads(
+        resources.files("check_jsonschema")
+        .joinpath("builtin_schemas/vendor/github-workflows.json")
+        .read_text("utf-8")
+    )
+    # YAML 1.1 reads the key "on" as True; GitHub reads it as "on"
+    workflow["on"] = workflow.pop(True)
+    jsonschema.validate(workflow, schema)
+    scan, merge = workflow["jobs"]["scan"], workflow["jobs"]["merge"]
+    shards = scan["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, len(shards) + 1)) and scan["strategy"]["fail-fast"] is False
+    assert merge["needs"] == "scan" and merge["if"] == "always()"
+    commands = []
+    for job in (scan, merge):
+        for step in job["steps"]:
+            script = step.get("run", "").replace("\\\n", " ")
+            for line in script.splitlines():
+                line = re.sub(r"\$\{\{[^}]*\}\}", "1", line).strip()
+                if line.startswith("posture "):
+                    commands.append(shlex.split(line.split("||")[0].split(">>")[0])[1:])
+    assert [c[0] for c in commands] == ["scan", "merge", "compliance"]
+    parser = _posture_parser()
+    for args in commands:
+        parser.parse_args(args)  # exits 2 on an unknown option
+
+
+@pytest.mark.slow
+def test_kubernetes_job_command_runs_as_written(
+    estate: Estate, postgres: str, tmp_path: Path
+) -> None:
+    """The manifest's own command, with the environment Kubernetes gives each pod."""
+    import yaml
+
+    config_map, job = yaml.safe_load_all((DEPLOY / "kubernetes-indexed-job.yaml").read_text())
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "posture.yaml").write_text(config_map["data"]["posture.yaml"])
+    rows = [f"shop{i},{url},intermediate,checkout=/" for i, url in enumerate(estate.urls[:8])]
+    (etc / "targets.csv").write_text("name,url,profile,pages\n" + "\n".join(rows) + "\n")
+    args = [a.replace("/etc/posture", str(etc)) for a in _manifest_posture_args(container)]
+    count = int(job["spec"]["completions"])
+    procs = []
+    for index in range(count):
+        env = {
+            **os.environ,
+            "JOB_COMPLETION_INDEX": str(index),
+            "POSTURE_SHARD_COUNT": str(count),
+            "POSTURE_JOB_NAME": job["metadata"]["name"],
+            "POSTURE_DB": postgres,
+        }
+        out = tmp_path / f"pod{index}.json"
+        argv = [a.replace("/tmp/posture.json", str(out)) for a in args]
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "posture", *argv, "--ca-bundle", str(estate.ca_path)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for proc in procs:
+        code, err = _finish(proc)
+        assert code in (0, 1), err
+    status = History.open(postgres).run_status(f"k8s:{job['metadata']['name']}")
+    assert status is not None and status.complete and status.count == count
+    scanned = [
+        t["name"]
+        for i in range(count)
+        for t in json.loads((tmp_path / f"pod{i}.json").read_text())["targets"]
+        if t["kind"] == "storefront"
+    ]
+    assert sorted(scanned) == sorted(estate.urls[:8])
