@@ -161,6 +161,8 @@ class Runner:
         # resource, no key: "nothing contradicts the declarations") come from shard 1 alone.
         self.home_shard = True
         self._lock = threading.Lock()
+        self._pending: dict[Target, int] = {}  # collector runs left per target
+        self._errors: dict[Target, int] = {}
 
     def selected_checks(self) -> list[CheckSpec]:
         return [s for s in self.registry.sorted_checks() if self.selection.includes(s)]
@@ -187,6 +189,11 @@ class Runner:
         started = dt.datetime.now(dt.UTC)
         jobs = self.jobs([t for t in targets if t.kind is not TargetKind.SCAN])
         self._notify("plan", Target(TargetKind.SCAN, "scan"), str(len(jobs)))
+        self._pending = {}
+        for target, _, _ in jobs:
+            self._pending[target] = self._pending.get(target, 0) + 1
+        self._errors = dict.fromkeys(self._pending, 0)
+        self._notify("plan-targets", Target(TargetKind.SCAN, "scan"), str(len(self._pending)))
         collected: list[list[Result]] = [[] for _ in jobs]
         workers = max(1, min(self.options.concurrency, len(jobs) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
@@ -215,6 +222,19 @@ class Runner:
         )
 
     def _run_job(self, target: Target, facts_name: str, specs: list[CheckSpec]) -> list[Result]:
+        results = self._collect_and_check(target, facts_name, specs)
+        errors = sum(1 for r in results if r.status is Status.ERROR)
+        with self._lock:
+            self._errors[target] = self._errors.get(target, 0) + errors
+            self._pending[target] = left = self._pending.get(target, 1) - 1
+            total = self._errors[target]
+        if left == 0:  # every collector of this target is done: the estate view counts it
+            self._notify("target-done", target, str(total))
+        return results
+
+    def _collect_and_check(
+        self, target: Target, facts_name: str, specs: list[CheckSpec]
+    ) -> list[Result]:
         collector = self.registry.collectors[facts_name]
         ctx = CollectContext(self.options, self.policy, self.config, self.base_dir)
         self._notify("collect-start", target, facts_name)

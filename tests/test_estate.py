@@ -521,3 +521,60 @@ def test_kubernetes_job_command_runs_as_written(
         if t["kind"] == "storefront"
     ]
     assert sorted(scanned) == sorted(estate.urls[:8])
+
+
+# --- estate-wide progress ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_progress_counts_targets_done_and_errors(estate: Estate) -> None:
+    from posture.engine import ScanRequest, scan
+    from posture.plugin import ScanOptions
+
+    events: list[tuple[str, str, str]] = []
+    dead = "https://127.0.0.1:9/"  # discard port: nothing listens
+    request = ScanRequest(
+        urls=[*estate.urls[:5], dead],
+        options=ScanOptions(ca_bundle=str(estate.ca_path), timeout=5),
+        progress=lambda event, target, detail: events.append((event, target.name, detail)),
+    )
+    scan(request)
+    plan = [d for e, _, d in events if e == "plan-targets"]
+    done = {name: int(d) for e, name, d in events if e == "target-done"}
+    assert plan == ["6"] and set(done) == {*estate.urls[:5], dead}
+    assert done[dead] > 0 and all(done[u] == 0 for u in estate.urls[:5])
+
+
+@pytest.mark.slow
+def test_progress_is_drawn_on_a_terminal_only(estate: Estate, tmp_path: Path) -> None:
+    import pty
+
+    targets = tmp_path / "t.txt"
+    targets.write_text("\n".join([*estate.urls[:4], "https://127.0.0.1:9/"]) + "\n")
+    args = [sys.executable, "-m", "posture", "scan", "--targets-file", str(targets)]
+    args += ["--ca-bundle", str(estate.ca_path), "--no-record", "--timeout", "5", "-f", "json"]
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
+    stdout = (tmp_path / "out.json").open(
+        "wb"
+    )  # a pipe nobody reads while the pty is read would fill
+    proc = subprocess.Popen(args, stdout=stdout, stderr=secondary, env=env)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    stdout.close()
+    os.close(primary)
+    out = (tmp_path / "out.json").read_text()
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert "/5 targets" in drawn and "errors" in drawn and "left" in drawn
+    assert json.loads(out)["results"]  # stdout (not a terminal) holds the JSON alone
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert "targets" not in piped.stderr
