@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
+import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +104,46 @@ def call_with_timeout(fn: Callable[[], T], timeout: float, name: str) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+def call_each_with_timeout(
+    fns: Sequence[Callable[[], T]], timeout: float, name: str
+) -> list[tuple[bool, T | BaseException]]:
+    """Run ``fns`` one after the other in one daemon thread, each within ``timeout`` s.
+
+    ``(True, value)`` or ``(False, exception)`` per function, in order. One thread serves them
+    all (a thread per call cost more CPU than the checks themselves over an estate); when one
+    hangs, it is abandoned with its thread, answers ``CallTimeout``, and the rest go on in a new
+    thread.
+    """
+    out: list[tuple[bool, T | BaseException]] = []
+    while len(out) < len(fns):
+        begin = len(out)
+        answers: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        abandoned = threading.Event()
+
+        def body(begin: int = begin, answers: Any = answers, abandoned: Any = abandoned) -> None:
+            for fn in fns[begin:]:
+                if abandoned.is_set():
+                    return
+                try:
+                    answers.put((True, fn()))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    answers.put((False, exc))
+
+        threading.Thread(target=body, name=name, daemon=True).start()
+        for _ in fns[begin:]:
+            try:
+                out.append(answers.get(timeout=timeout))
+            except queue.Empty:
+                abandoned.set()
+                out.append((False, CallTimeout(f"did not finish within {timeout:g} s")))
+                break
+    return out
+
+
+def _outcomes(spec: CheckSpec, facts: Any, ctx: CheckContext) -> list[Outcome]:
+    return list(spec.func(facts, ctx))
 
 
 def _describe(exc: BaseException) -> str:
@@ -252,20 +294,32 @@ class Runner:
                 for spec in specs
             ]
         self._notify("collect-done", target, facts_name)
+        check_ctx = CheckContext(target, self.policy, self.config, self.options.now)
+        calls = [functools.partial(_outcomes, spec, facts, check_ctx) for spec in specs]
         results: list[Result] = []
-        for spec in specs:
-            results.extend(self._evaluate(spec, target, facts))
+        answers = call_each_with_timeout(calls, self.options.check_timeout, f"checks-{facts_name}")
+        for spec, (ok, value) in zip(specs, answers, strict=True):
+            results.extend(self._check_results(spec, target, ok, value))
         return results
 
     def _evaluate(self, spec: CheckSpec, target: Target, facts: Any) -> list[Result]:
         ctx = CheckContext(target, self.policy, self.config, self.options.now)
-        try:
-            outcomes: Iterable[Outcome] = call_with_timeout(
-                lambda: list(spec.func(facts, ctx)), self.options.check_timeout, spec.id
-            )
-            results = [result_from(spec, target, o) for o in outcomes]
-        except Exception as exc:  # noqa: BLE001 - isolate a broken check
-            results = [result_from(spec, target, Outcome.error(f"check failed: {_describe(exc)}"))]
+        ((ok, value),) = call_each_with_timeout(
+            [lambda: list(spec.func(facts, ctx))], self.options.check_timeout, spec.id
+        )
+        return self._check_results(spec, target, ok, value)
+
+    def _check_results(self, spec: CheckSpec, target: Target, ok: bool, value: Any) -> list[Result]:
+        if ok:
+            try:
+                results = [result_from(spec, target, o) for o in value]
+            except Exception as exc:  # noqa: BLE001 - a malformed outcome is the check's fault
+                ok, value = False, exc
+        if not ok:
+            if not isinstance(value, Exception):
+                raise value  # KeyboardInterrupt, SystemExit: not the check's to swallow
+            message = f"check failed: {_describe(value)}"
+            results = [result_from(spec, target, Outcome.error(message))]
         if not results:
             results = [result_from(spec, target, Outcome.passed())]
         self._notify("check-done", target, spec.id)
