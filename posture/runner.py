@@ -243,8 +243,12 @@ class Runner:
                 pool.submit(self._run_job, target, facts_name, specs)
                 for target, facts_name, specs in jobs
             ]
-            for index, future in enumerate(futures):
-                collected[index] = future.result()
+            try:
+                for index, future in enumerate(futures):
+                    collected[index] = future.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # SIGTERM, ^C: do not start more
+                raise
         results = [r for batch in collected for r in batch]
         scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
         if scan_checks:

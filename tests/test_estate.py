@@ -578,3 +578,30 @@ def test_progress_is_drawn_on_a_terminal_only(estate: Estate, tmp_path: Path) ->
     assert json.loads(out)["results"]  # stdout (not a terminal) holds the JSON alone
     piped = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert "targets" not in piped.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_marks_the_shard_failed(estate: Estate, tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    targets = estate.write_targets_file(tmp_path / "targets.txt")
+    proc = _posture(
+        *_scan_args(estate, targets, "--db", str(db), "--run-id", "term", "--shard", "1/2"),
+        cwd=tmp_path,
+    )
+    history = History.open(str(db))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = history.run_status("term")
+        if status is not None and status.shards[0].state == "running":
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    code, err = _finish(proc, timeout=60)
+    assert code == 128 + signal.SIGTERM, err
+    status = history.run_status("term")
+    assert status is not None
+    assert [s.state for s in status.shards] == ["failed", "missing"]
+    assert status.problems() == [
+        "shard 1/2 failed: terminated by SIGTERM before it finished",
+        "shard 2/2 never started (no record of it)",
+    ]

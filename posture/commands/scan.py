@@ -185,6 +185,7 @@ def _scan_and_record(args: argparse.Namespace, shard: Any, run_id: str | None) -
     """Scan and record; a shard of a run is marked running first, failed if the scan fails."""
     import datetime as dt
     import os
+    import signal
 
     from posture.commands._scanning import scan_from_args
     from posture.history import History
@@ -195,16 +196,35 @@ def _scan_and_record(args: argparse.Namespace, shard: Any, run_id: str | None) -
     if run_id is not None:
         run = RunShard(run_id, shard.index if shard else 1, shard.count if shard else 1)
 
+    began = False
+
     def started(targets: Any) -> None:
+        nonlocal began
         if run is not None:
             history.start_shard(run, dt.datetime.now(dt.UTC), len(targets), os.uname().nodename)
+            began = True
 
+    previous = signal.getsignal(signal.SIGTERM)
+    if run is not None:
+        # a deleted pod or a cancelled CI job gets SIGTERM first: say so in the run, then stop
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         report, fail_on = scan_from_args(args, shard, started)
-    except Exception as exc:
-        if run is not None and history.run_status(run.run_id) is not None:
+    except BaseException as exc:
+        if run is not None and began:  # a config error before the start leaves no trace
             history.fail_shard(run, str(exc) or exc.__class__.__name__)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     scan_id = history.record(report, run)
     report.meta["history"] = {"scan_id": scan_id}
     return report, fail_on
+
+
+class Terminated(SystemExit):
+    def __str__(self) -> str:
+        return "terminated by SIGTERM before it finished"
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated(128 + signum)
