@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,9 @@ class ScanReport:
     def summary(self) -> dict[str, Any]:
         return summarize(self.results)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lazy: bool = False) -> dict[str, Any]:
+        """The scan document. ``lazy``: results become dicts one at a time as a JSON encoder's
+        ``iterencode`` walks them, so an estate's document is streamed, never held whole."""
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": TOOL_NAME, "version": self.tool_version},
@@ -49,7 +51,7 @@ class ScanReport:
             "warnings": list(self.warnings),
             "meta": dict(self.meta),
             "checks": dict(sorted(self.checks.items())),
-            "results": [r.to_dict() for r in self.results],
+            "results": LazyResults(self.results) if lazy else [r.to_dict() for r in self.results],
             "summary": self.summary(),
         }
 
@@ -76,6 +78,23 @@ class ScanReport:
             meta=dict(data.get("meta", {})),
             checks=dict(data.get("checks", {})),
         )
+
+
+class LazyResults(list[dict[str, Any]]):
+    """A list to json's (pure-Python) iterencode, built one result dict at a time."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__()
+        self._results = results
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (r.to_dict() for r in self._results)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __bool__(self) -> bool:
+        return bool(self._results)
 
 
 def summarize(results: Iterable[Result]) -> dict[str, Any]:

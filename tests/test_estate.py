@@ -605,3 +605,46 @@ def test_sigterm_marks_the_shard_failed(estate: Estate, tmp_path: Path) -> None:
         "shard 1/2 failed: terminated by SIGTERM before it finished",
         "shard 2/2 never started (no record of it)",
     ]
+
+
+# --- streamed outputs -------------------------------------------------------------------------
+
+
+def test_streamed_json_and_digest_equal_the_whole_document(tmp_path: Path) -> None:
+    import hashlib
+    import io
+
+    from posture.history.store import scan_digest
+    from posture.model import Area, Location, Result, Severity, Status
+    from posture.render import RenderContext
+    from posture.render import json as json_format
+    from posture.scanreport import ScanReport
+
+    now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+    results = [
+        Result(
+            check_id=f"WEB-{i}",
+            title="Ünïcode ✓ title",
+            area=Area.WEB,
+            severity=Severity.MEDIUM,
+            status=Status.FAIL if i % 2 else Status.PASS,
+            target=f"https://shop{i}.example/",
+            target_kind=TargetKind.STOREFRONT,
+            message='quote " and \\ backslash',
+            location=Location("posture.yaml", i + 1),
+            evidence={"headers": {"b": [1, 2.5, None], "a": True}, "when": now},
+        )
+        for i in range(7)
+    ]
+    report = ScanReport(
+        results, [shop("https://shop0.example/")], now, now, checks={"WEB-0": "web"}
+    )
+    handle = io.StringIO()
+    json_format.write(report, RenderContext(), handle)
+    assert handle.getvalue() == json_format.render(report, RenderContext())
+    canonical = json.dumps(report.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+    assert scan_digest(report.to_dict(lazy=True)) == hashlib.sha256(canonical.encode()).hexdigest()
+    empty = ScanReport([], [], now, now)
+    handle = io.StringIO()
+    json_format.write(empty, RenderContext(), handle)
+    assert handle.getvalue() == json_format.render(empty, RenderContext())

@@ -34,6 +34,9 @@ _OPEN = (
 )  # a waived finding is still open: accepted, not fixed
 
 
+_BATCH = 500  # result rows per INSERT: memory bounded whatever the estate's size
+
+
 class HistoryError(PostureError):
     exit_code = 2
 
@@ -285,7 +288,7 @@ class History:
         in the same transaction and the shard is marked completed: re-running a shard is
         idempotent.
         """
-        document = report.to_dict()
+        document = report.to_dict(lazy=True)  # results streamed: never the whole estate at once
         digest = scan_digest(document)
         when = report.started_at
         with self.transaction() as conn:
@@ -317,23 +320,23 @@ class History:
                     shard_count=run.count if run else None,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
-            rows = [
-                {
-                    "scan_id": scan_id,
-                    "fingerprint": r.fingerprint,
-                    "check_id": r.check_id,
-                    "title": r.title,
-                    "area": r.area.value,
-                    "severity": r.severity.value,
-                    "status": r.status.value,
-                    "target": r.target,
-                    "target_kind": r.target_kind.value,
-                    "resource": r.resource,
-                    "data": data,
-                }
-                for r, data in zip(report.results, document["results"], strict=True)
-            ]
-            if rows:
+            for start in range(0, len(report.results), _BATCH):
+                rows = [
+                    {
+                        "scan_id": scan_id,
+                        "fingerprint": r.fingerprint,
+                        "check_id": r.check_id,
+                        "title": r.title,
+                        "area": r.area.value,
+                        "severity": r.severity.value,
+                        "status": r.status.value,
+                        "target": r.target,
+                        "target_kind": r.target_kind.value,
+                        "resource": r.resource,
+                        "data": r.to_dict(),
+                    }
+                    for r in report.results[start : start + _BATCH]
+                ]
                 conn.execute(results.insert(), rows)
             self._update_findings(conn, report, when)
             if run is not None:
@@ -452,8 +455,12 @@ def _insert(conn: Connection) -> Any:
 
 
 def scan_digest(document: dict[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 of the canonical JSON, fed chunk by chunk (a lazy document is never one string)."""
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256()
+    for chunk in encoder.iterencode(document):
+        digest.update(chunk.encode())
+    return digest.hexdigest()
 
 
 def _safe(url: str) -> str:

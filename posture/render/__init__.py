@@ -74,14 +74,14 @@ def write_outputs(
             if fmt == "terminal":
                 continue
             path = directory / f"posture.{_module(fmt).EXTENSION}"
-            path.write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
+            _write_file(report, fmt, RenderContext(fail_on), path)
             written.append(path)
         _print_terminal(report, fail_on, stdout)
         return written
     fmt = formats[0]
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(render(report, fmt, RenderContext(fail_on)), encoding="utf-8")
+        _write_file(report, fmt, RenderContext(fail_on), Path(output))
         written.append(Path(output))
         if fmt != "terminal":
             _print_terminal(report, fail_on, stdout)
@@ -93,6 +93,16 @@ def write_outputs(
         if not stdout.isatty():
             stdout.flush()
     return written
+
+
+def _write_file(report: ScanReport, fmt: str, ctx: RenderContext, path: Path) -> None:
+    """Formats with a ``write(report, ctx, handle)`` stream into the file; others render first."""
+    module = _module(fmt)
+    if hasattr(module, "write"):
+        with path.open("w", encoding="utf-8") as handle:
+            module.write(report, ctx, handle)
+    else:
+        path.write_text(render(report, fmt, ctx), encoding="utf-8")
 
 
 def _print_terminal(report: ScanReport, fail_on: Severity, stdout: TextIO) -> None:
