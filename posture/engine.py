@@ -7,7 +7,7 @@ the same whichever door it came in by.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +22,7 @@ from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
 from posture.sanitize import clean_text
 from posture.scanreport import ScanReport
+from posture.shard import Shard, select
 from posture.waivers import LoadedWaiver, apply_waivers, check_lifetimes, load_waiver_file
 
 
@@ -38,6 +39,10 @@ class ScanRequest:
     waiver_files: Sequence[str] = ()
     baseline: str | None = None
     imports: Sequence[str] = ()  # --import: Prowler OCSF JSON files
+    targets_file: str | None = None
+    shard: Shard | None = None  # scan only this shard's share of the targets (posture.shard)
+    # called with this shard's targets once they are known, before any is scanned
+    on_targets: Callable[[Sequence[Target]], None] | None = None
 
 
 def load_policy(config: Config | None) -> Policy:
@@ -54,6 +59,10 @@ def build_targets(request: ScanRequest) -> list[Target]:
             raise UsageError(f"--target {url!r}: not an http(s) URL")
         shown = clean_text(parts.geturl())  # no credentials or control characters in outputs
         targets.append(Target(TargetKind.STOREFRONT, shown, {"url": parts.geturl()}))
+    if request.targets_file:
+        from posture.targets_file import read_targets_file
+
+        targets.extend(read_targets_file(request.targets_file))
     for path in request.iac_paths:
         p = Path(path)
         if not p.exists():
@@ -113,7 +122,13 @@ def scan(request: ScanRequest) -> ScanReport:
     known = load_baseline(request.baseline) if request.baseline else None
     targets = build_targets(request)
     if not targets:
-        raise UsageError("nothing to scan: give -c posture.yaml, --target URL or --iac PATH")
+        raise UsageError(
+            "nothing to scan: give -c posture.yaml, --target URL, --targets-file FILE or --iac PATH"
+        )
+    # an empty share is a completed shard, not an error: small estates split many ways have them
+    targets = select(targets, request.shard)
+    if request.on_targets is not None:
+        request.on_targets(targets)
     base_dir = str(request.config.base_dir) if request.config else str(Path.cwd())
     runner = Runner(
         registry,
@@ -124,6 +139,7 @@ def scan(request: ScanRequest) -> ScanReport:
         request.progress,
         base_dir,
     )
+    runner.home_shard = request.shard is None or request.shard.index == 1
     output = runner.run(targets)
     from posture.compliance import apply_obligations
 
@@ -143,4 +159,6 @@ def scan(request: ScanRequest) -> ScanReport:
         policy=policy.name,
         checks=_expected_checks(output.checks, targets),
     )
+    if request.shard is not None:
+        report.meta["shard"] = {"index": request.shard.index, "count": request.shard.count}
     return report

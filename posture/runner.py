@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
+import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -103,6 +105,46 @@ def call_with_timeout(fn: Callable[[], T], timeout: float, name: str) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+def call_each_with_timeout(
+    fns: Sequence[Callable[[], T]], timeout: float, name: str
+) -> list[tuple[bool, T | BaseException]]:
+    """Run ``fns`` one after the other in one daemon thread, each within ``timeout`` s.
+
+    ``(True, value)`` or ``(False, exception)`` per function, in order. One thread serves them
+    all (a thread per call cost more CPU than the checks themselves over an estate); when one
+    hangs, it is abandoned with its thread, answers ``CallTimeout``, and the rest go on in a new
+    thread.
+    """
+    out: list[tuple[bool, T | BaseException]] = []
+    while len(out) < len(fns):
+        begin = len(out)
+        answers: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        abandoned = threading.Event()
+
+        def body(begin: int = begin, answers: Any = answers, abandoned: Any = abandoned) -> None:
+            for fn in fns[begin:]:
+                if abandoned.is_set():
+                    return
+                try:
+                    answers.put((True, fn()))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    answers.put((False, exc))
+
+        threading.Thread(target=body, name=name, daemon=True).start()
+        for _ in fns[begin:]:
+            try:
+                out.append(answers.get(timeout=timeout))
+            except queue.Empty:
+                abandoned.set()
+                out.append((False, CallTimeout(f"did not finish within {timeout:g} s")))
+                break
+    return out
+
+
+def _outcomes(spec: CheckSpec, facts: Any, ctx: CheckContext) -> list[Outcome]:
+    return list(spec.func(facts, ctx))
 
 
 def _describe(exc: BaseException) -> str:
@@ -217,7 +259,13 @@ class Runner:
         self.selection = selection
         self.progress = progress
         self.base_dir = base_dir
+        # False on shards 2..N of a sharded run: the scan-phase checks still judge this shard's
+        # own results (trackers, vendors per storefront), but their whole-scan verdicts (no
+        # resource, no key: "nothing contradicts the declarations") come from shard 1 alone.
+        self.home_shard = True
         self._lock = threading.Lock()
+        self._pending: dict[Target, int] = {}  # collector runs left per target
+        self._errors: dict[Target, int] = {}
 
     def selected_checks(self) -> list[CheckSpec]:
         return [s for s in self.registry.sorted_checks() if self.selection.includes(s)]
@@ -244,6 +292,11 @@ class Runner:
         started = dt.datetime.now(dt.UTC)
         jobs = self.jobs([t for t in targets if t.kind is not TargetKind.SCAN])
         self._notify("plan", Target(TargetKind.SCAN, "scan"), str(len(jobs)))
+        self._pending = {}
+        for target, _, _ in jobs:
+            self._pending[target] = self._pending.get(target, 0) + 1
+        self._errors = dict.fromkeys(self._pending, 0)
+        self._notify("plan-targets", Target(TargetKind.SCAN, "scan"), str(len(self._pending)))
         collected: list[list[Result]] = [[] for _ in jobs]
         workers = max(1, min(self.options.concurrency, len(jobs) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
@@ -251,15 +304,22 @@ class Runner:
                 pool.submit(self._run_job, target, facts_name, specs)
                 for target, facts_name, specs in jobs
             ]
-            for index, future in enumerate(futures):
-                collected[index] = future.result()
+            try:
+                for index, future in enumerate(futures):
+                    collected[index] = future.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # SIGTERM, ^C: do not start more
+                raise
         results = [r for batch in collected for r in batch]
         scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
         if scan_checks:
             scan_target = Target(TargetKind.SCAN, "scan")
             facts = ScanFacts(tuple(results), tuple(targets))
             for spec in scan_checks:
-                results.extend(self._evaluate(spec, scan_target, facts))
+                found = self._evaluate(spec, scan_target, facts)
+                if not self.home_shard:
+                    found = [r for r in found if r.resource or r.key]
+                results.extend(found)
         return RunOutput(
             results=results,
             targets=list(targets),
@@ -269,6 +329,19 @@ class Runner:
         )
 
     def _run_job(self, target: Target, facts_name: str, specs: list[CheckSpec]) -> list[Result]:
+        results = self._collect_and_check(target, facts_name, specs)
+        errors = sum(1 for r in results if r.status is Status.ERROR)
+        with self._lock:
+            self._errors[target] = self._errors.get(target, 0) + errors
+            self._pending[target] = left = self._pending.get(target, 1) - 1
+            total = self._errors[target]
+        if left == 0:  # every collector of this target is done: the estate view counts it
+            self._notify("target-done", target, str(total))
+        return results
+
+    def _collect_and_check(
+        self, target: Target, facts_name: str, specs: list[CheckSpec]
+    ) -> list[Result]:
         collector = self.registry.collectors[facts_name]
         ctx = CollectContext(self.options, self.policy, self.config, self.base_dir)
         self._notify("collect-start", target, facts_name)
@@ -282,23 +355,45 @@ class Runner:
             self._notify("collect-done", target, facts_name)
             return [collector_error(facts_name, target, specs, _describe(exc))]
         self._notify("collect-done", target, facts_name)
+        check_ctx = CheckContext(target, self.policy, self.config, self.options.now)
+        calls = [functools.partial(_outcomes, spec, facts, check_ctx) for spec in specs]
         results: list[Result] = []
-        for spec in specs:
-            results.extend(self._evaluate(spec, target, facts))
+        answers = call_each_with_timeout(calls, self.options.check_timeout, f"checks-{facts_name}")
+        for spec, (ok, value) in zip(specs, answers, strict=True):
+            results.extend(self._check_results(spec, target, ok, value, facts, check_ctx))
         return results
 
     def _evaluate(self, spec: CheckSpec, target: Target, facts: Any) -> list[Result]:
         ctx = CheckContext(target, self.policy, self.config, self.options.now)
-        try:
-            outcomes: Iterable[Outcome] = call_with_timeout(
-                lambda: list(spec.func(facts, ctx)), self.options.check_timeout, spec.id
-            )
-            outcomes = list(outcomes)
-            results = [result_from(spec, target, o) for o in outcomes if o.applies]
-        except Exception as exc:  # noqa: BLE001 - isolate a broken check
+        ((ok, value),) = call_each_with_timeout(
+            [lambda: list(spec.func(facts, ctx))], self.options.check_timeout, spec.id
+        )
+        return self._check_results(spec, target, ok, value, facts, ctx)
+
+    def _check_results(
+        self,
+        spec: CheckSpec,
+        target: Target,
+        ok: bool,
+        value: Any,
+        facts: Any,
+        ctx: CheckContext,
+    ) -> list[Result]:
+        outcomes: list[Outcome] = []
+        if ok:
+            try:
+                outcomes = list(value)
+                results = [result_from(spec, target, o) for o in outcomes if o.applies]
+            except Exception as exc:  # noqa: BLE001 - a malformed outcome is the check's fault
+                ok, value = False, exc
+        if not ok:
+            if not isinstance(value, Exception):
+                raise value  # KeyboardInterrupt, SystemExit: not the check's to swallow
+            message = f"check failed: {_describe(value)}"
             outcomes = []
-            results = [result_from(spec, target, Outcome.error(f"check failed: {_describe(exc)}"))]
+            results = [result_from(spec, target, Outcome.error(message))]
         if not results and not outcomes:
+            # silent: a pass only if the check had something to look at
             reason = nothing_to_evaluate(spec, facts, ctx)
             outcome = Outcome.skip(reason) if reason else Outcome.passed()
             results = [result_from(spec, target, outcome)]

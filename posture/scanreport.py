@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from posture import __version__
-from posture.model import Result, Severity, Status, Target, TargetKind
+from posture.model import Location, Result, Severity, Status, Target, TargetKind
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "posture"
@@ -49,7 +49,9 @@ class ScanReport:
     def summary(self) -> dict[str, Any]:
         return summarize(self.results)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lazy: bool = False) -> dict[str, Any]:
+        """The scan document. ``lazy``: results become dicts one at a time as a JSON encoder's
+        ``iterencode`` walks them, so an estate's document is streamed, never held whole."""
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": TOOL_NAME, "version": self.tool_version},
@@ -61,7 +63,7 @@ class ScanReport:
             "warnings": list(self.warnings),
             "meta": dict(self.meta),
             "checks": dict(sorted(self.checks.items())),
-            "results": [r.to_dict() for r in self.results],
+            "results": LazyResults(self.results) if lazy else [r.to_dict() for r in self.results],
             "summary": self.summary(),
         }
 
@@ -69,7 +71,13 @@ class ScanReport:
     def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
         targets = []
         for t in data.get("targets", []):
-            targets.append(Target(TargetKind(t["kind"]), t["name"]))
+            where = t.get("declared_at")
+            declared = (
+                Location(where["path"], where.get("start_line"), where.get("end_line"))
+                if where
+                else None
+            )
+            targets.append(Target(TargetKind(t["kind"]), t["name"], declared_at=declared))
         return cls(
             results=[Result.from_dict(r) for r in data.get("results", [])],
             targets=targets,
@@ -82,6 +90,23 @@ class ScanReport:
             meta=dict(data.get("meta", {})),
             checks=dict(data.get("checks", {})),
         )
+
+
+class LazyResults(list[dict[str, Any]]):
+    """A list to json's (pure-Python) iterencode, built one result dict at a time."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__()
+        self._results = results
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (r.to_dict() for r in self._results)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __bool__(self) -> bool:
+        return bool(self._results)
 
 
 def summarize(results: Iterable[Result]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import time
@@ -24,6 +23,7 @@ from posture.reporting.model import Period, build_report
 from posture.scanreport import ScanReport
 
 from .conftest import REPO, RunCli
+from .testbed.postgres import running_postgres
 
 SHOP = "https://shop.example/"
 
@@ -338,87 +338,10 @@ def test_report_on_an_empty_period_is_a_clear_error(tmp_path: Path, run_cli: Run
     assert proc.returncode == 2 and "no scans recorded in 2026-Q1" in proc.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    if not bins:
-        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
-    import tempfile
-
-    bindir = bins[-1]
-    # not under pytest's tmp root (mode 0700, root's): the postgres user must reach it
-    base = Path(tempfile.mkdtemp(prefix="posture-pg-"))
-    base.chmod(0o777)
-    data = base / "data"
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser: cannot start PostgreSQL")
-        run_as = ["runuser", "-u", "postgres", "--"]
-        data.parent.chmod(0o777)
-    port = _free_port()
-    init = subprocess.run(
-        [*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "posture"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if init.returncode != 0:
-        pytest.skip(f"initdb failed: {init.stderr.strip()[-200:]}")
-    start = subprocess.run(
-        [
-            *run_as,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(data.parent / "log"),
-            "-o",
-            f"-h 127.0.0.1 -p {port} -k {data.parent}",
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if start.returncode != 0:
-        pytest.skip(f"PostgreSQL did not start: {start.stderr.strip()[-200:]}")
-    try:
-        subprocess.run(
-            [
-                str(bindir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "posture",
-                "posture",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-        yield f"postgresql://posture@127.0.0.1:{port}/posture"
-    finally:
-        subprocess.run(
-            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+def postgres() -> Iterator[str]:
+    with running_postgres() as url:
+        yield url
 
 
 def test_postgresql_history_and_report(postgres: str) -> None:

@@ -12,9 +12,11 @@ while SNI, the certificate name check and the Host header keep the name.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import threading
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -376,8 +378,34 @@ def _send(
     )
 
 
-def _make_adapter(ca_bundle: str | None, verify: bool = True, browser_ciphers: bool = False) -> Any:
+def _mtime(path: str | None) -> int:
+    try:
+        return os.stat(path).st_mtime_ns if path else 0
+    except OSError:
+        return 0  # load_verify_locations names the problem
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(
+    public: str, ca_bundle: str | None, mtime: int, verify: bool, browser_ciphers: bool = False
+) -> Any:
+    """One context per trust configuration, shared by every client and thread: building one
+    parses the ~150 public roots, which was the largest CPU cost per storefront of an estate.
+    A configured SSLContext is safe to share between threads; nothing changes it afterwards."""
     import ssl
+
+    context = ssl.create_default_context(cafile=public)
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if browser_ciphers:
+        context.set_ciphers(BROWSER_CIPHERS)
+    return context
+
+
+def _make_adapter(ca_bundle: str | None, verify: bool = True, browser_ciphers: bool = False) -> Any:
     import warnings
 
     import certifi
@@ -391,14 +419,9 @@ def _make_adapter(ca_bundle: str | None, verify: bool = True, browser_ciphers: b
         """Keeps the certificate name and SNI on the host while connecting to a pinned address."""
 
         def __init__(self) -> None:
-            self._context = ssl.create_default_context(cafile=certifi.where())
-            if ca_bundle:
-                self._context.load_verify_locations(cafile=ca_bundle)
-            if not verify:
-                self._context.check_hostname = False
-                self._context.verify_mode = ssl.CERT_NONE
-            if browser_ciphers:
-                self._context.set_ciphers(BROWSER_CIPHERS)
+            self._context = _ssl_context(
+                certifi.where(), ca_bundle, _mtime(ca_bundle), verify, browser_ciphers
+            )
             super().__init__(max_retries=0)
 
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from posture.config import Config, load_config
 from posture.engine import ScanRequest, load_policy, scan
 from posture.errors import UsageError
-from posture.model import Severity
+from posture.model import Severity, Status, Target
 from posture.plugin import ScanOptions
 from posture.runner import Selection
 from posture.scanreport import ScanReport
+from posture.shard import Shard
 
 DEFAULT_CONFIG = "posture.yaml"
 
@@ -37,7 +39,8 @@ def load_config_arg(args: argparse.Namespace) -> Config | None:
     root = getattr(args, "root", None)
     if args.config:
         return load_config(args.config, root=root)
-    if not args.target and not args.iac and not getattr(args, "imports", None) and Path(DEFAULT_CONFIG).is_file():
+    from_cli = args.target or args.iac or getattr(args, "targets_file", None) or getattr(args, "imports", None)
+    if not from_cli and Path(DEFAULT_CONFIG).is_file():
         return load_config(DEFAULT_CONFIG, root=root)
     if root:
         raise UsageError("--root needs a posture.yaml (-c FILE)")
@@ -75,17 +78,22 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         waiver_files=args.waivers,
         baseline=getattr(args, "baseline", None),
         imports=getattr(args, "imports", None) or [],
+        targets_file=getattr(args, "targets_file", None),
     )
 
 
-def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
+def scan_from_args(
+    args: argparse.Namespace,
+    shard: Shard | None = None,
+    on_targets: Callable[[Sequence[Target]], None] | None = None,
+) -> tuple[ScanReport, Severity]:
     from posture.render._progress import progress_display
 
     config = load_config_arg(args)
     fail_on = fail_threshold(args, config)
     request = request_from_args(args, config)
-    quiet = getattr(args, "view", None) == "quiet"
-    with progress_display(sys.stderr, enabled=not quiet) as progress:
+        imports=getattr(args, "imports", None) or [],
+        targets_file=getattr(args, "targets_file", None),
         request.progress = progress
         report = scan(request)
     return report, fail_on

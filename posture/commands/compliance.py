@@ -2,6 +2,10 @@
 
 Per obligation: failing (a failing result maps to it), at risk (only low/info failures, or
 errors), met (every mapped check ran and passed), not assessed (no mapped check ran, or not all).
+
+--from-db reads the history instead of scanning: the latest run (or --run-id's), all its shards
+together. A run with a shard missing, failed or killed is named on stderr, carried in the JSON,
+and exits 3 (before 1 for a failing obligation): never a silently partial matrix.
 """
 
 from __future__ import annotations
@@ -23,6 +27,13 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="read a saved scan (JSON) instead of scanning",
     )
+    p.add_argument(
+        "--from-db",
+        action="store_true",
+        help="read the latest run (all its shards) from the history database instead of scanning",
+    )
+    p.add_argument("--db", metavar="URL", help="with --from-db: the history database")
+    p.add_argument("--run-id", metavar="ID", help="with --from-db: this run, not the latest")
     p.add_argument(
         "--framework",
         action="append",
@@ -49,7 +60,16 @@ def run(args: argparse.Namespace) -> int:
     for fw in wanted:
         if fw not in frameworks:
             raise UsageError(f"--framework {fw}: unknown (known: {', '.join(frameworks)})")
-    if args.from_file:
+    incomplete: list[str] = []
+    run_info: dict[str, Any] | None = None
+    if args.from_file and args.from_db:
+        raise UsageError("--from FILE and --from-db: give one of them")
+    if args.run_id and not args.from_db:
+        raise UsageError("--run-id needs --from-db")
+    if args.from_db:
+        report, run_info = _from_db(args)
+        incomplete = run_info.get("problems", []) if run_info else []
+    elif args.from_file:
         from posture.safe_read import MAX_SCAN_JSON_BYTES, parse_json, read_limited
 
         try:
@@ -73,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     render = {"json": _matrix.as_json, "md": _matrix.as_markdown, "terminal": _matrix.as_terminal}
     text = render[args.format](matrices)
+    if run_info is not None and args.format == "json":
+        text = json.dumps({**json.loads(text), "run": run_info}, indent=2) + "\n"
     if args.output:
         from posture.render import write_file
 
@@ -80,4 +102,43 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     failing = any(row.status.value == "failing" for _, rows in matrices for row in rows)
-    return 1 if failing else 0
+    if incomplete and run_info is not None:
+        sys.stderr.write(
+            f"posture: run {run_info['run_id']} is incomplete; this matrix covers only the "
+            "shards that completed:\n"
+        )
+        for problem in incomplete:
+            sys.stderr.write(f"  {problem}\n")
+    return 3 if incomplete else 1 if failing else 0
+
+
+def _from_db(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]:
+    """The results of the latest run (or --run-id's), else of the latest scan when no run exists."""
+    import datetime as dt
+
+    from posture.errors import UsageError
+    from posture.history import History
+    from posture.scanreport import ScanReport
+
+    history = History.open(args.db)
+    run = history.run_status(args.run_id) if args.run_id else history.latest_run()
+    if args.run_id and run is None:
+        raise UsageError(f"--run-id {args.run_id}: no such run in the history")
+    if run is not None:
+        rows = history.scans_of(run.scan_ids)
+    else:
+        rows = history.scans_between(None, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))[-1:]
+    if not rows:
+        raise UsageError("the history holds no scan to read (run posture scan first)")
+    loaded = history.results_of([row.id for row in rows])
+    checks: dict[str, str] = {}
+    for row in rows:
+        checks.update(row.checks or {})
+    report = ScanReport(
+        results=[r for row in rows for r in loaded[row.id]],
+        targets=[],
+        started_at=min(row.started_at for row in rows),
+        finished_at=max(row.finished_at for row in rows),
+        checks=checks,
+    )
+    return report, run.to_dict() if run is not None else None

@@ -1,5 +1,8 @@
 """posture report: the quarterly audit report from the scan history (HTML, PDF, JSON, Markdown,
-OSCAL), optionally signed with an Ed25519 key from `posture keygen`."""
+OSCAL), optionally signed with an Ed25519 key from `posture keygen`.
+
+Exit status 3 when a run in the period is incomplete (a shard missing, failed or killed): the
+report is written, says so at the top, and the exit status keeps CI from taking it as whole."""
 
 from __future__ import annotations
 
@@ -59,4 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
         sig = sign(output, Path(args.sign), report["evidence"])
         sys.stdout.write(f"signed: {sig}\n")
-    return 0
+    for run in report["incomplete_runs"]:
+        done = f"{len(run['completed'])} of {run['shards']} shards completed"
+        sys.stderr.write(f"posture: incomplete run {run['run_id']} ({done}):\n")
+        for problem in run["problems"]:
+            sys.stderr.write(f"  {problem}\n")
+    return 3 if report["incomplete_runs"] else 0

@@ -27,6 +27,12 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
         help="storefront URL to scan (repeatable)",
     )
     p.add_argument(
+        "--targets-file",
+        metavar="FILE",
+        help="storefronts listed outside posture.yaml: one URL a line, or CSV with a header "
+        "naming name,url,profile,pages",
+    )
+    p.add_argument(
         "--iac",
         action="append",
         default=[],
@@ -159,6 +165,27 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-record", action="store_true", help="do not record this scan in the history"
     )
+    shard = p.add_argument_group(
+        "sharded runs (an estate split over Kubernetes Job pods or CI jobs)"
+    )
+    shard.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="scan only shard K of N (1-based; default $POSTURE_SHARD); see docs/deploy/",
+    )
+    shard.add_argument(
+        "--shard-count",
+        type=int,
+        metavar="N",
+        help="N shards, this one from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job; "
+        "default $POSTURE_SHARD_COUNT)",
+    )
+    shard.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="the run the shards belong to (default $POSTURE_RUN_ID, else derived from "
+        "$GITHUB_RUN_ID or $POSTURE_JOB_NAME)",
+    )
     p.set_defaults(func=run)
 
 
@@ -172,21 +199,24 @@ def run(args: argparse.Namespace) -> int:
         from posture.errors import UsageError
 
         raise UsageError("--new-only needs --baseline FILE")
-    history = None
-    if not args.no_record:
-        from posture.history import History
+    from posture.shard import run_id_from, shard_from
 
-        # opened (and migrated) before the scan: a database that cannot be used stops us here,
-        # not after every target was scanned
-        history = History.open(args.db)
-    report, fail_on = scan_from_args(args)
+    shard = shard_from(args.shard, args.shard_count)
+    run_id = run_id_from(args.run_id)
+    if shard is not None and run_id is None and not args.no_record:
+        from posture.errors import UsageError
+
+        raise UsageError(
+            f"--shard {shard}: the shards of a run need a run id to meet in the history: give "
+            "--run-id ID (or $POSTURE_RUN_ID), or --no-record"
+        )
     failure: PostureError | None = None
-    if history is not None:
-        try:
-            scan_id = history.record(report)
-            report.meta["history"] = {"scan_id": scan_id, "digest": history.digest_of(scan_id)}
-        except PostureError as exc:
-            failure = exc  # the outputs are written first; then the error is reported
+    if args.no_record:
+        report, fail_on = scan_from_args(args, shard)
+    else:
+        report, fail_on, failure = _scan_and_record(args, shard, run_id)
+    if run_id is not None:
+        report.meta["run_id"] = run_id
     write_outputs(
         report,
         args.format or ["terminal"],
@@ -197,5 +227,57 @@ def run(args: argparse.Namespace) -> int:
         view=args.view,
     )
     if failure is not None:
-        raise failure
+        raise failure  # the outputs are written first; then the recording error is reported
     return exit_code(report, fail_on, new_only=args.new_only)
+
+
+def _scan_and_record(args: argparse.Namespace, shard: Any, run_id: str | None) -> Any:
+    """Scan and record; a shard of a run is marked running first, failed if the scan fails."""
+    import datetime as dt
+    import os
+    import signal
+
+    from posture.commands._scanning import scan_from_args
+    from posture.history import History
+    from posture.history.store import RunShard
+
+    history = History.open(args.db)  # before scanning: a bad --db is known at once
+    run = None
+    if run_id is not None:
+        run = RunShard(run_id, shard.index if shard else 1, shard.count if shard else 1)
+
+    began = False
+
+    def started(targets: Any) -> None:
+        nonlocal began
+        if run is not None:
+            history.start_shard(run, dt.datetime.now(dt.UTC), len(targets), os.uname().nodename)
+            began = True
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if run is not None:
+        # a deleted pod or a cancelled CI job gets SIGTERM first: say so in the run, then stop
+        signal.signal(signal.SIGTERM, _terminated)
+    try:
+        report, fail_on = scan_from_args(args, shard, started)
+    except BaseException as exc:
+        if run is not None and began:  # a config error before the start leaves no trace
+            history.fail_shard(run, str(exc) or exc.__class__.__name__)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    try:
+        scan_id = history.record(report, run)
+        report.meta["history"] = {"scan_id": scan_id, "digest": history.digest_of(scan_id)}
+    except PostureError as exc:
+        return report, fail_on, exc
+    return report, fail_on, None
+
+
+class Terminated(SystemExit):
+    def __str__(self) -> str:
+        return "terminated by SIGTERM before it finished"
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated(128 + signum)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 metadata = MetaData()
 
 schema_version = Table(
@@ -46,6 +46,10 @@ scans = Table(
     Column("result_count", Integer, nullable=False),
     # SHA-256 of the scan's canonical JSON: what a signed report's manifest lists
     Column("digest", String(64), nullable=False),
+    # v2: the run (all shards of one estate scan) and the shard this scan is; NULL when unsharded
+    Column("run_id", String(200), index=True),
+    Column("shard_index", Integer),
+    Column("shard_count", Integer),
 )
 
 results = Table(
@@ -79,14 +83,34 @@ findings = Table(
     Column("last_status", String(10), nullable=False),
 )
 
+# v2: one row per shard of a run, written when the shard starts and again when it ends, so a
+# shard that was killed (no end) or failed is visible, and one that never started is missing.
+run_shards = Table(
+    "posture_run_shards",
+    metadata,
+    Column("run_id", String(200), primary_key=True),
+    Column("shard_index", Integer, primary_key=True),  # 1-based
+    Column("shard_count", Integer, nullable=False),
+    Column("state", String(10), nullable=False),  # running, completed, failed
+    Column("started_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("scan_id", Integer),  # the completed scan; the attempt before while re-running
+    Column("targets", Integer, nullable=False),
+    Column("worker", String(200)),  # host or pod name
+    Column("message", Text),
+)
+
 Migration = Callable[[Connection], None]
 
 
-def _create_v1(conn: Connection) -> None:
-    metadata.create_all(conn)
+def _v1_to_v2(conn: Connection) -> None:
+    for column in ("run_id VARCHAR(200)", "shard_index INTEGER", "shard_count INTEGER"):
+        conn.execute(text(f"ALTER TABLE posture_scans ADD COLUMN {column}"))
+    conn.execute(text("CREATE INDEX ix_posture_scans_run_id ON posture_scans (run_id)"))
+    run_shards.create(conn)
 
 
-def _redigest_v2(conn: Connection) -> None:
+def _redigest_v3(conn: Connection) -> None:
     """Version 1 digested the whole JSON document, which the database does not keep (warnings,
     meta), so its digests could never be recomputed. Re-digest every scan as stored; from here
     on a rewritten result no longer matches. (Scans recorded before this migration are vouched
@@ -101,8 +125,8 @@ def _redigest_v2(conn: Connection) -> None:
             conn.execute(update(scans).where(scans.c.id == scan_id).values(digest=again))
 
 
-# version -> migration that brings the previous version to it
-MIGRATIONS: dict[int, Migration] = {1: _create_v1, 2: _redigest_v2}
+# version -> migration that brings the previous version to it (a new database is created whole)
+MIGRATIONS: dict[int, Migration] = {2: _v1_to_v2, 3: _redigest_v3}
 
 
 def current_version(conn: Connection) -> int:
@@ -114,6 +138,9 @@ def current_version(conn: Connection) -> int:
 
 def migrate(conn: Connection) -> int:
     """Apply every pending migration; return the version reached."""
+    if conn.dialect.name == "postgresql":
+        # shards of one run start together: one migrates, the others wait and find it done
+        conn.execute(text("SELECT pg_advisory_xact_lock(7065727475726531)"))
     version = current_version(conn)
     if version > SCHEMA_VERSION:
         from posture.errors import ConfigError
@@ -122,6 +149,10 @@ def migrate(conn: Connection) -> int:
             f"history database is at schema version {version}, newer than this posture "
             f"({SCHEMA_VERSION}): upgrade posture"
         )
+    if version == 0:
+        metadata.create_all(conn)
+        conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+        return SCHEMA_VERSION
     for target in range(version + 1, SCHEMA_VERSION + 1):
         MIGRATIONS[target](conn)
         conn.execute(schema_version.insert().values(version=target))

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, delete, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from posture.errors import PostureError
 from posture.history.digest import json_native, scan_header, stored_digest
-from posture.history.schema import findings, migrate, results, scans
+from posture.history.schema import findings, migrate, results, run_shards, scans
 from posture.model import Result, Status
 from posture.scanreport import ScanReport
 
@@ -33,8 +33,85 @@ _OPEN = (
 )  # a waived finding is still open: accepted, not fixed
 
 
+_BATCH = 500  # result rows per INSERT: memory bounded whatever the estate's size
+
+
 class HistoryError(PostureError):
     exit_code = 2
+
+
+@dataclass(frozen=True)
+class RunShard:
+    """Which run a scan belongs to, and which of its shards it is (1-based)."""
+
+    run_id: str
+    index: int = 1
+    count: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass(frozen=True)
+class ShardState:
+    index: int
+    state: str  # completed, running (or killed), failed, missing
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    scan_id: int | None = None
+    targets: int = 0
+    worker: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """A run's shards as the database knows them: complete only when every one completed."""
+
+    run_id: str
+    count: int
+    shards: tuple[ShardState, ...]
+    started_at: dt.datetime
+
+    @property
+    def complete(self) -> bool:
+        return all(s.state == "completed" for s in self.shards)
+
+    @property
+    def scan_ids(self) -> list[int]:
+        return [s.scan_id for s in self.shards if s.scan_id is not None]
+
+    def problems(self) -> list[str]:
+        """One plain sentence per shard that did not complete."""
+        out = []
+        for s in self.shards:
+            label = f"shard {s.index}/{self.count}"
+            if s.state == "missing":
+                out.append(f"{label} never started (no record of it)")
+            elif s.state == "running":
+                since = _utc(s.started_at).isoformat(timespec="seconds") if s.started_at else "?"
+                out.append(
+                    f"{label} started at {since} on {s.worker or 'an unknown worker'} and never "
+                    "finished (killed, or still running)"
+                )
+            elif s.state == "failed":
+                out.append(f"{label} failed: {s.message or 'no reason recorded'}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "shards": self.count,
+            "complete": self.complete,
+            "completed": [s.index for s in self.shards if s.state == "completed"],
+            "problems": self.problems(),
+            "started_at": _utc(self.started_at).isoformat(timespec="seconds"),
+        }
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def default_path() -> Path:
@@ -109,13 +186,113 @@ class History:
             cause = getattr(exc, "orig", None) or exc.__class__.__name__
             raise HistoryError(f"history database {_safe(self.url)}: {cause}") from None
 
-    def record(self, report: ScanReport) -> int:
-        """Store one scan and update its findings, all in one transaction. Returns the scan id."""
-        document = report.to_dict()
+    # runs and shards ------------------------------------------------------------------------
+    def start_shard(
+        self, run: RunShard, started_at: dt.datetime, targets: int, worker: str | None = None
+    ) -> None:
+        """Mark a shard running, in its own transaction, before it scans: a shard killed from
+        here on leaves the run visibly incomplete. A re-run keeps the earlier attempt's scan
+        until its own results replace them."""
+        with self.transaction() as conn:
+            counts = {
+                row.shard_count
+                for row in conn.execute(
+                    select(run_shards.c.shard_count).where(run_shards.c.run_id == run.run_id)
+                )
+            }
+            if counts and counts != {run.count}:
+                raise HistoryError(
+                    f"run {run.run_id} has {sorted(counts)[0]} shards in the history; this "
+                    f"shard says {run.count}: use a new --run-id for a different split"
+                )
+            values = {
+                "shard_count": run.count,
+                "state": "running",
+                "started_at": started_at,
+                "finished_at": None,
+                "targets": targets,
+                "worker": (worker or "")[:200] or None,
+                "message": None,
+            }
+            key = (run_shards.c.run_id == run.run_id) & (run_shards.c.shard_index == run.index)
+            if conn.execute(select(run_shards.c.run_id).where(key)).first() is None:
+                stmt = _insert(conn)(run_shards).values(
+                    run_id=run.run_id, shard_index=run.index, **values
+                )
+                conn.execute(
+                    stmt.on_conflict_do_update(  # a twin started at the same instant
+                        index_elements=["run_id", "shard_index"], set_=values
+                    )
+                )
+            else:
+                conn.execute(update(run_shards).where(key).values(**values))
+
+    def fail_shard(self, run: RunShard, message: str) -> None:
+        key = (run_shards.c.run_id == run.run_id) & (run_shards.c.shard_index == run.index)
+        with self.transaction() as conn:
+            conn.execute(
+                update(run_shards)
+                .where(key)
+                .values(state="failed", finished_at=dt.datetime.now(dt.UTC), message=message[:2000])
+            )
+
+    def run_status(self, run_id: str) -> RunStatus | None:
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(run_shards).where(run_shards.c.run_id == run_id)))
+        if not rows:
+            return None
+        count = max(r.shard_count for r in rows)
+        by_index = {r.shard_index: r for r in rows}
+        shards = []
+        for index in range(1, count + 1):
+            row = by_index.get(index)
+            if row is None:
+                shards.append(ShardState(index, "missing"))
+                continue
+            shards.append(
+                ShardState(
+                    index,
+                    row.state,
+                    row.started_at,
+                    row.finished_at,
+                    row.scan_id,
+                    row.targets,
+                    row.worker,
+                    row.message,
+                )
+            )
+        started = min(_utc(r.started_at) for r in rows)
+        return RunStatus(run_id, count, tuple(shards), started)
+
+    def runs_between(self, start: dt.datetime | None, end: dt.datetime) -> list[RunStatus]:
+        """Every run with a shard started in the window, oldest first."""
+        query = select(run_shards.c.run_id).where(run_shards.c.started_at < end).distinct()
+        if start is not None:
+            query = query.where(run_shards.c.started_at >= start)
+        with self.engine.connect() as conn:
+            ids = [row.run_id for row in conn.execute(query)]
+        found = [s for s in (self.run_status(i) for i in ids) if s is not None]
+        return sorted(found, key=lambda r: (r.started_at, r.run_id))
+
+    def latest_run(self) -> RunStatus | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(run_shards.c.run_id).order_by(run_shards.c.started_at.desc()).limit(1)
+            ).first()
+        return self.run_status(row.run_id) if row is not None else None
+
+    def record(self, report: ScanReport, run: RunShard | None = None) -> int:
+        """Store one scan and update its findings, all in one transaction. Returns the scan id.
+
+        With ``run``, the shard's earlier results in that run (an earlier attempt) are replaced
+        in the same transaction and the shard is marked completed: re-running a shard is
+        idempotent.
+        """
         # stored as it will read back, so the digest can be recomputed from the database alone
+        document = report.to_dict(lazy=True)
         document["targets"] = json_native(document["targets"])
         document["checks"] = json_native(document.get("checks", {}))
-        document["results"] = json_native(document["results"])
+        datas = [json_native(r.to_dict()) for r in report.results]
         digest = stored_digest(
             scan_header(
                 report.started_at,
@@ -127,10 +304,22 @@ class History:
                 document["checks"],
                 len(report.results),
             ),
-            document["results"],
+            datas,
         )
         when = report.started_at
         with self.transaction() as conn:
+            if run is not None:
+                earlier = [
+                    row.id
+                    for row in conn.execute(
+                        select(scans.c.id).where(
+                            (scans.c.run_id == run.run_id) & (scans.c.shard_index == run.index)
+                        )
+                    )
+                ]
+                if earlier:
+                    conn.execute(delete(results).where(results.c.scan_id.in_(earlier)))
+                    conn.execute(delete(scans).where(scans.c.id.in_(earlier)))
             scan_id = conn.execute(
                 scans.insert().values(
                     started_at=report.started_at,
@@ -142,27 +331,53 @@ class History:
                     checks=document["checks"],
                     result_count=len(report.results),
                     digest=digest,
+                    run_id=run.run_id if run else None,
+                    shard_index=run.index if run else None,
+                    shard_count=run.count if run else None,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
-            rows = [
-                {
-                    "scan_id": scan_id,
-                    "fingerprint": r.fingerprint,
-                    "check_id": r.check_id,
-                    "title": r.title,
-                    "area": r.area.value,
-                    "severity": r.severity.value,
-                    "status": r.status.value,
-                    "target": r.target,
-                    "target_kind": r.target_kind.value,
-                    "resource": r.resource,
-                    "data": data,
-                }
-                for r, data in zip(report.results, document["results"], strict=True)
-            ]
-            if rows:
+            for start in range(0, len(report.results), _BATCH):
+                rows = [
+                    {
+                        "scan_id": scan_id,
+                        "fingerprint": r.fingerprint,
+                        "check_id": r.check_id,
+                        "title": r.title,
+                        "area": r.area.value,
+                        "severity": r.severity.value,
+                        "status": r.status.value,
+                        "target": r.target,
+                        "target_kind": r.target_kind.value,
+                        "resource": r.resource,
+                        "data": data,
+                    }
+                    for r, data in zip(
+                        report.results[start : start + _BATCH],
+                        datas[start : start + _BATCH],
+                        strict=True,
+                    )
+                ]
                 conn.execute(results.insert(), rows)
             self._update_findings(conn, report, when)
+            if run is not None:
+                key = (run_shards.c.run_id == run.run_id) & (run_shards.c.shard_index == run.index)
+                values = {
+                    "shard_count": run.count,
+                    "state": "completed",
+                    "finished_at": report.finished_at,
+                    "scan_id": int(scan_id),
+                    "targets": len(report.targets),
+                    "message": None,
+                }
+                if conn.execute(update(run_shards).where(key).values(**values)).rowcount == 0:
+                    conn.execute(
+                        run_shards.insert().values(
+                            run_id=run.run_id,
+                            shard_index=run.index,
+                            started_at=report.started_at,
+                            **values,
+                        )
+                    )
         return int(scan_id)
 
     def _update_findings(self, conn: Connection, report: ScanReport, when: dt.datetime) -> None:
@@ -223,6 +438,13 @@ class History:
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
+    def scans_of(self, scan_ids: Sequence[int]) -> list[Any]:
+        if not scan_ids:
+            return []
+        query = select(scans).where(scans.c.id.in_(list(scan_ids))).order_by(scans.c.id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
     def results_of(self, scan_ids: Sequence[int]) -> dict[int, list[Result]]:
         out: dict[int, list[Result]] = {i: [] for i in scan_ids}
         if not scan_ids:
@@ -253,6 +475,17 @@ class History:
     def findings(self) -> list[Any]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(findings)))
+
+
+def _insert(conn: Connection) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both do)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _safe(url: str) -> str:

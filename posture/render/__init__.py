@@ -5,6 +5,8 @@ A format module is imported only when it is used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import importlib
 import sys
 from dataclasses import dataclass
@@ -64,8 +66,9 @@ def refuse_symlink(path: Path, what: str) -> None:
         raise UsageError(f"{what} {path}: is a symlink; posture never writes a report through one")
 
 
-def write_file(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it.
+def write_file(path: Path, text: str | Callable[[TextIO], None]) -> None:
+    """Write ``text`` (or what a writer function streams) to ``path`` through a temporary file in
+    the same folder, then rename it.
 
     The rename replaces a symlink itself, never what it points to, and a reader never sees a
     half-written report."""
@@ -76,7 +79,10 @@ def write_file(path: Path, text: str) -> None:
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                text(handle)
         os.chmod(temp, 0o644)
         os.replace(temp, path)
     except BaseException:
@@ -115,14 +121,14 @@ def write_outputs(
             if fmt == "terminal":
                 continue
             path = directory / f"posture.{_module(fmt).EXTENSION}"
-            write_file(path, render(report, fmt, ctx))
+            _write_file(report, fmt, ctx, path)
             written.append(path)
         _print_terminal(report, fail_on, stdout, view if "terminal" in formats else beside, new_only)
         return written
     fmt = formats[0]
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        write_file(Path(output), render(report, fmt, ctx))
+        _write_file(report, fmt, ctx, Path(output))
         written.append(Path(output))
         if fmt != "terminal":
             _print_terminal(report, fail_on, stdout, beside, new_only)
@@ -134,6 +140,15 @@ def write_outputs(
         if not stdout.isatty():
             stdout.flush()
     return written
+
+
+def _write_file(report: ScanReport, fmt: str, ctx: RenderContext, path: Path) -> None:
+    """Formats with a ``write(report, ctx, handle)`` stream into the file; others render first."""
+    module = _module(fmt)
+    if hasattr(module, "write"):
+        write_file(path, lambda handle: module.write(report, ctx, handle))
+    else:
+        write_file(path, render(report, fmt, ctx))
 
 
 def _print_terminal(

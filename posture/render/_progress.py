@@ -1,4 +1,8 @@
-"""A live progress display on stderr, shown only when stderr is a terminal."""
+"""A live progress display on stderr, shown only when stderr is a terminal.
+
+Estate-wide: targets done of the total, errors so far, an estimate of the time left, and the
+collectors running now.
+"""
 
 from __future__ import annotations
 
@@ -22,44 +26,48 @@ def progress_display(stream: TextIO, enabled: bool = True) -> Iterator[ProgressC
     from rich.markup import escape
     from rich.progress import (
         BarColumn,
-        MofNCompleteColumn,
         Progress,
         SpinnerColumn,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
     console = Console(file=stream)
     with Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.completed}/{task.total} targets"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("collectors"),
+        TextColumn("{task.fields[errors]} errors"),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("scanning", total=None)
+        task = bar.add_task("", total=None, errors=0)
         running: set[str] = set()
-        started = 0
+        errors = 0
 
         def update(event: str, target: Target, detail: str) -> None:
-            nonlocal started
+            nonlocal errors
             key = f"{detail} {clean_text(target.name)}"
-            if event == "plan":
+            if event == "plan-targets":
                 bar.update(task, total=int(detail))
                 return
+            if event == "target-done":
+                errors += int(detail)
+                bar.update(task, advance=1, errors=errors)
+                return
             if event == "collect-start":
-                started += 1
                 running.add(key)
             elif event == "collect-done":
                 running.discard(key)
-                bar.advance(task)
             else:
                 return
-            shown = ", ".join(sorted(running)[:2]) or "checks"
+            shown = ", ".join(sorted(running)[:2])
             # a description is Rich markup: a file name like "[/]" must stay text
-            bar.update(task, description=escape(f"scanning {shown}"[:70]))
+            bar.update(task, description=escape(shown[:60]))
 
         yield update

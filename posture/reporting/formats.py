@@ -45,6 +45,11 @@ def to_html(report: dict[str, Any]) -> str:
 
 def to_markdown(report: dict[str, Any]) -> str:
     lines = [f"# Security posture report: {report['period']['name']}", ""]
+    for run in report.get("incomplete_runs", []):
+        done = f"{len(run['completed'])} of {run['shards']} shards completed"
+        lines.append(f"> **Incomplete:** run {run['run_id']} ({done}):")
+        lines += [f"> - {problem}" for problem in run["problems"]]
+        lines.append("")
     lines.append("| area | score | previous |")
     lines.append("| --- | ---: | ---: |")
     for area, score in sorted(report["summary"]["scores"].items()):

@@ -167,7 +167,8 @@ def build_report(history: Any, period: Period, compare: Period | None = None) ->
 
     compare = compare or period.previous()
     in_period = history.scans_between(period.start, period.end)
-    if not in_period:
+    runs = history.runs_between(period.start, period.end)
+    if not in_period and not runs:
         raise UsageError(
             f"no scans recorded in {period.name} ({history.url.split('://')[0]} history)"
         )
@@ -294,6 +295,9 @@ def build_report(history: Any, period: Period, compare: Period | None = None) ->
             "results_at_end": len(current),
             "evidence_sources": dict(Counter(r.evidence_source.value for r in current)),
         },
+        "runs": [run.to_dict() for run in runs],
+        # never a silently partial quarter: every run whose shards did not all complete
+        "incomplete_runs": [run.to_dict() for run in runs if not run.complete],
         "trend": trend(history, period.start, period.end),
         "matrices": matrices,
         "findings": {

@@ -37,7 +37,10 @@ class Nginx:
     process: subprocess.Popen[bytes] | None = None
 
     def add(self, name: str, body: str, tls: bool = True) -> int:
+        taken = {s.port for s in self.servers}
         port = free_port()
+        while port in taken:  # the kernel may hand out a free port twice before nginx binds it
+            port = free_port()
         self.servers.append(Server(name, port, body, tls))
         return port
 
