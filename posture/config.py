@@ -40,6 +40,13 @@ class StorefrontConfig(_Strict):
     tls_profile: str | None = None
     # Where to probe the plain-http redirect; default http://<host>/.
     http_url: str | None = None
+    # Named pages (keys of `pages:`) that take payment: every script on them is inventoried and
+    # compared with the last scan (PCI DSS 6.4.3, 11.6.1). Added to policy web.payment_page_names.
+    payment_pages: list[str] = Field(default_factory=list)
+    # Markets the storefront serves: consent before tracking is judged only where it serves the
+    # EEA (GDPR, ePrivacy 5(3)); the opt-out signal where it serves California (CCPA).
+    serves_eea: bool = False
+    serves_california: bool = True
 
     @field_validator("url")
     @classmethod
