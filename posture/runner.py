@@ -24,6 +24,7 @@ from posture.plugin import (
     CollectContext,
     Outcome,
     ScanOptions,
+    ScanResources,
 )
 from posture.policy import Policy
 from posture.registry import Registry
@@ -185,13 +186,17 @@ class Runner:
         self._notify("plan", Target(TargetKind.SCAN, "scan"), str(len(jobs)))
         collected: list[list[Result]] = [[] for _ in jobs]
         workers = max(1, min(self.options.concurrency, len(jobs) or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
-            futures = [
-                pool.submit(self._run_job, target, facts_name, specs)
-                for target, facts_name, specs in jobs
-            ]
-            for index, future in enumerate(futures):
-                collected[index] = future.result()
+        resources = ScanResources()  # shared by this scan's collectors (one browser), then closed
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
+                futures = [
+                    pool.submit(self._run_job, target, facts_name, specs, resources)
+                    for target, facts_name, specs in jobs
+                ]
+                for index, future in enumerate(futures):
+                    collected[index] = future.result()
+        finally:
+            resources.close()
         results = [r for batch in collected for r in batch]
         scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
         if scan_checks:
@@ -207,9 +212,17 @@ class Runner:
             checks=self.selected_checks(),
         )
 
-    def _run_job(self, target: Target, facts_name: str, specs: list[CheckSpec]) -> list[Result]:
+    def _run_job(
+        self,
+        target: Target,
+        facts_name: str,
+        specs: list[CheckSpec],
+        resources: ScanResources | None = None,
+    ) -> list[Result]:
         collector = self.registry.collectors[facts_name]
-        ctx = CollectContext(self.options, self.policy, self.config, self.base_dir)
+        ctx = CollectContext(
+            self.options, self.policy, self.config, self.base_dir, resources or ScanResources()
+        )
         self._notify("collect-start", target, facts_name)
         try:
             facts = call_with_timeout(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -56,11 +57,17 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         raise UsageError(f"--ca-bundle {args.ca_bundle}: no such file")
     if args.timeout <= 0 or args.concurrency < 1:
         raise UsageError("--timeout must be positive and --concurrency at least 1")
+    browser = getattr(args, "browser", None)
+    if browser and not (Path(browser).is_file() and os.access(browser, os.X_OK)):
+        raise UsageError(f"--browser {browser}: not an executable file")
     options = ScanOptions(
         timeout=args.timeout,
         concurrency=args.concurrency,
         resolve=parse_resolve(args.resolve),
         ca_bundle=args.ca_bundle,
+        browser=browser,
+        history_db=_history_db(args),
+        evidence_dir=_evidence_dir(args),
     )
     return ScanRequest(
         config=config,
@@ -72,6 +79,24 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         waiver_files=args.waivers,
         baseline=getattr(args, "baseline", None),
     )
+
+
+def _history_db(args: argparse.Namespace) -> str | None:
+    """Where earlier scans are (payment-page changes are judged against the last one)."""
+    if not hasattr(args, "db"):
+        return None
+    from posture.history.store import database_url
+
+    return database_url(args.db)
+
+
+def _evidence_dir(args: argparse.Namespace) -> str | None:
+    """Screenshots go beside the outputs: --output-dir, or the folder of --output."""
+    if getattr(args, "output_dir", None):
+        return str(args.output_dir)
+    if getattr(args, "output", None):
+        return str(Path(args.output).parent)
+    return None
 
 
 def scan_from_args(args: argparse.Namespace) -> tuple[ScanReport, Severity]:
