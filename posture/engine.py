@@ -16,7 +16,7 @@ from posture.baseline import apply_baseline, load_baseline
 from posture.config import Config, targets_from_config
 from posture.errors import UsageError
 from posture.model import Target, TargetKind
-from posture.plugin import CheckSpec, ScanOptions
+from posture.plugin import CheckSpec, ScanOptions, ScanResources
 from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
@@ -36,6 +36,7 @@ class ScanRequest:
     registry: Registry | None = None
     waiver_files: Sequence[str] = ()
     baseline: str | None = None
+    resources: ScanResources | None = None  # shared with other scans (a test session's browser)
 
 
 def load_policy(config: Config | None) -> Policy:
@@ -99,6 +100,7 @@ def scan(request: ScanRequest) -> ScanReport:
         request.selection,
         request.progress,
         base_dir,
+        request.resources,
     )
     output = runner.run(targets)
     from posture.compliance import apply_obligations

@@ -149,6 +149,7 @@ class Runner:
         selection: Selection = Selection(),
         progress: ProgressCallback | None = None,
         base_dir: str = ".",
+        resources: ScanResources | None = None,
     ) -> None:
         self.registry = registry
         self.options = options
@@ -157,6 +158,7 @@ class Runner:
         self.selection = selection
         self.progress = progress
         self.base_dir = base_dir
+        self.resources = resources  # given: shared beyond this scan and closed by its owner
         self._lock = threading.Lock()
 
     def selected_checks(self) -> list[CheckSpec]:
@@ -186,7 +188,8 @@ class Runner:
         self._notify("plan", Target(TargetKind.SCAN, "scan"), str(len(jobs)))
         collected: list[list[Result]] = [[] for _ in jobs]
         workers = max(1, min(self.options.concurrency, len(jobs) or 1))
-        resources = ScanResources()  # shared by this scan's collectors (one browser), then closed
+        # Shared by this scan's collectors (one browser), then closed, unless the caller owns it.
+        resources = self.resources or ScanResources()
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
                 futures = [
@@ -196,7 +199,8 @@ class Runner:
                 for index, future in enumerate(futures):
                     collected[index] = future.result()
         finally:
-            resources.close()
+            if self.resources is None:
+                resources.close()
         results = [r for batch in collected for r in batch]
         scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
         if scan_checks:

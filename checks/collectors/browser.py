@@ -409,9 +409,10 @@ def collect_browser(target: Target, ctx: CollectContext) -> BrowserFacts:
             target.name, unavailable=why, serves_eea=eea, serves_california=california
         )
     trackers.preload()
-    browser: Chromium = ctx.resources.get(
-        f"chromium:{executable}", lambda: Chromium(executable, options)
-    )
+    from posture.checks.collectors.chromium import resolver_rules
+
+    key = f"chromium:{executable}:{resolver_rules(options)}:{options.ca_bundle}"
+    browser: Chromium = ctx.resources.get(key, lambda: Chromium(executable, options))
     urls = page_urls(target)
     payment = _payment_pages(target, [n for n, _ in urls], ctx)
     evidence_dir = str(Path(options.evidence_dir).resolve()) if options.evidence_dir else None
