@@ -67,6 +67,7 @@ def _scan(
     tmp_path: Path,
     storefronts: str,
     controls: str = "",
+    only: tuple[str, ...] = (),
     **kw: Any,
 ) -> list[Result]:
     config_path = tmp_path / "posture.yaml"
@@ -75,7 +76,7 @@ def _scan(
     request = ScanRequest(
         config=config,
         options=_options(site, **kw),
-        selection=Selection(only=BROWSER_CHECKS),
+        selection=Selection(only=BROWSER_CHECKS + only),
         resources=resources,
     )
     return scan(request).results
@@ -99,6 +100,8 @@ def test_tag_manager_tracker_seen_by_the_browser_not_the_static_fetch(
         resources,
         tmp_path,
         f"  - url: {url}\n    serves_eea: true",
+        "controls:\n  vendors:\n    - {name: Cdn, domains: [cdn.example]}\n",
+        only=("WEB-THIRD-PARTY-INVENTORY", "VENDOR-UNDECLARED"),
         evidence_dir=str(tmp_path),
     )
     [finding] = _by(results, "PRIV-TRACKING-BEFORE-CONSENT")
@@ -117,6 +120,13 @@ def test_tag_manager_tracker_seen_by_the_browser_not_the_static_fetch(
     )
     assert any(s["script"].startswith("dynamic") or GA in s["script"] for s in record["scripts"])
     assert all("value" not in c for c in record["cookies"])
+    [static_inventory] = [
+        r for r in _by(results, "WEB-THIRD-PARTY-INVENTORY") if r.evidence["source"] == "static"
+    ]
+    assert not any(GA in o["origin"] for o in static_inventory.evidence["origins"])
+    undeclared = [r for r in _by(results, "VENDOR-UNDECLARED") if r.resource == GA]
+    assert [r.evidence["source"] for r in undeclared] == ["browser"]
+    assert len(visit.evidence["screenshots"]) == 2
     for shot in visit.evidence["screenshots"]:
         png = tmp_path / shot
         assert png.read_bytes().startswith(b"\x89PNG")
