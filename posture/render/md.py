@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from posture.model import Result, Severity, Status
-from posture.render._common import findings, mask
+from posture.render._common import findings, mask, screenshots
 from posture.scanreport import ScanReport
 
 if TYPE_CHECKING:
@@ -78,7 +78,9 @@ def _findings(report: ScanReport, budget: int) -> list[str]:
     shown = 0
     for r in rows[:TOP]:
         badge = " 🆕" if r.baseline == "new" else ""
-        line = f"| {_ICON[r.severity]}{badge} | `{r.check_id}` | {_where(r)} | {_cell(r.title)}: {_cell(r.message)} |"
+        shots = " ".join(f"[screenshot]({shot})" for shot in screenshots(r)[:2])
+        what = f"{_cell(r.title)}: {_cell(r.message)}" + (f" {shots}" if shots else "")
+        line = f"| {_ICON[r.severity]}{badge} | `{r.check_id}` | {_where(r)} | {what} |"
         if used + len(line) + 1 > budget:
             break
         lines.append(line)
