@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,6 +54,27 @@ def _unvisited(pages: Sequence[PageVisits]) -> Iterator[Outcome]:
             )
 
 
+def _noting_unverified(
+    func: Callable[[BrowserFacts, CheckContext], Iterator[Outcome]],
+) -> Callable[[BrowserFacts, CheckContext], Iterator[Outcome]]:
+    """Results about a page read past a failing certificate say so in their evidence."""
+
+    @functools.wraps(func)
+    def wrapper(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
+        unverified = {p.url: p.plain.unverified for p in facts.pages if p.plain.unverified}
+        for outcome in func(facts, ctx):
+            why = unverified.get(outcome.resource or "") or (
+                next(iter(unverified.values())) if unverified and outcome.resource is None else None
+            )
+            if why:
+                outcome = replace(
+                    outcome, evidence={**outcome.evidence, "certificate_not_verified": why}
+                )
+            yield outcome
+
+    return wrapper
+
+
 def _browser_evidence(facts: BrowserFacts, **extra: Any) -> dict[str, Any]:
     return {
         "source": "browser",
@@ -75,6 +98,7 @@ def _browser_evidence(facts: BrowserFacts, **extra: Any) -> dict[str, Any]:
     "from what the browser loaded (source: browser).",
     remediation="Make the page reachable to the scanner; see the error.",
 )
+@_noting_unverified
 def browser_visit(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if facts.unavailable:
         yield from _not_run(facts)
@@ -171,6 +195,7 @@ def _tracking(visit: Visit) -> dict[str, list[dict[str, Any]]]:
         "https://edpb.europa.eu/our-work-tools/our-documents/guidelines/guidelines-052020-consent-under-regulation-2016679_en"
     ],
 )
+@_noting_unverified
 def tracking_before_consent(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if facts.unavailable:
         yield from _not_run(facts)
@@ -232,6 +257,7 @@ def _selling(visit: Visit) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     "sale/sharing tags off for that visitor.",
     references=[GPC_SPEC],
 )
+@_noting_unverified
 def gpc_ignored(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if facts.unavailable:
         yield from _not_run(facts)
@@ -369,6 +395,7 @@ def _same_origin(url: str, page_url: str) -> bool:
     "(controls.payments.authorised_scripts) with an owner and justification, and add SRI or pin its hash.",
     references=[PCI_643],
 )
+@_noting_unverified
 def payment_page_scripts(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if facts.unavailable:
         yield from _not_run(facts)
@@ -468,6 +495,7 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[dict[str, 
     "as a possible skimming attack: follow the incident response plan.",
     references=[PCI_643],
 )
+@_noting_unverified
 def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if facts.unavailable:
         yield from _not_run(facts)
@@ -524,6 +552,7 @@ def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Out
     "Forms inside a processor's own iframe are the processor's and are not judged.",
     remediation="Post the form over HTTPS to the shop, or use the processor's hosted fields or iframe.",
 )
+@_noting_unverified
 def form_destination(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if facts.unavailable:
         yield from _not_run(facts)

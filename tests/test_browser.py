@@ -19,7 +19,7 @@ from posture.engine import ScanRequest, scan
 from posture.model import Result, Status
 from posture.plugin import ScanOptions, ScanResources
 from posture.runner import Selection
-from tests.testbed.browser_site import FB, GA, PROCESSOR, Site, start_site
+from tests.testbed.browser_site import FB, GA, PROCESSOR, Site, start_cert_server, start_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -55,7 +55,12 @@ def _options(site: Site, **kw: Any) -> ScanOptions:
     return ScanOptions(
         timeout=TIMEOUT,
         concurrency=4,
-        resolve={**site.resolve, ("down.example", 0): "127.0.0.1"},
+        resolve={
+            **site.resolve,
+            ("down.example", 0): "127.0.0.1",
+            ("expired.example", 0): "127.0.0.1",
+            ("other-name.example", 0): "127.0.0.1",
+        },
         ca_bundle=str(site.ca_path),
         **kw,
     )
@@ -270,8 +275,8 @@ def test_unreachable_and_never_loading_pages_give_one_error_each_within_the_limi
     )
     assert all(r.check_id == "WEB-BROWSER-VISIT" for r in errors)
     slow = next(r for r in errors if "slow" in r.target)
-    assert f"within {TIMEOUT:g} s" in slow.message
-    assert elapsed < TIMEOUT * 2 + 10
+    assert f"within {TIMEOUT * 3:g} s" in slow.message
+    assert elapsed < TIMEOUT * 3 + 15
 
 
 def test_missing_browser_skips_with_the_fix(site: Site, tmp_path: Path) -> None:
@@ -297,3 +302,33 @@ def test_no_chromium_on_path_says_how_to_install_it(
     results = _scan(site, ScanResources(), tmp_path, f"  - url: {site.url('/tm/')}")
     assert results and all(r.status is Status.SKIPPED for r in results)
     assert all("apt-get install chromium" in r.message for r in results)
+
+
+def test_expired_certificate_is_read_past_and_said_so_a_wrong_name_is_not(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    """As the static collector: the TLS checks report the certificate; an expired one still
+    comes from the shop, so its pages are judged, each result saying the certificate was not
+    verified. A certificate for another name may mean another site: nothing is judged."""
+    expired = start_cert_server(site, ["expired.example"], expired=True)
+    wrong = start_cert_server(site, ["somewhere-else.example"])
+    try:
+        expired_url = f"https://expired.example:{expired.server_address[1]}/"
+        wrong_url = f"https://other-name.example:{wrong.server_address[1]}/"
+        shops = f"  - url: {expired_url}\n    serves_eea: true\n  - url: {wrong_url}\n    serves_eea: true\n"
+        results = _scan(site, resources, tmp_path, shops)
+    finally:
+        for server in (expired, wrong):
+            server.shutdown()
+            server.server_close()
+    [consent] = [r for r in _by(results, "PRIV-TRACKING-BEFORE-CONSENT") if r.target == expired_url]
+    assert consent.status is Status.FAIL and GA in consent.message
+    assert "ERR_CERT_DATE_INVALID" in consent.evidence["certificate_not_verified"]
+    [visit] = [r for r in _by(results, "WEB-BROWSER-VISIT") if r.target == expired_url]
+    assert visit.status is Status.PASS and visit.evidence["certificate_not_verified"]
+    wrong_results = [r for r in results if r.target == wrong_url]
+    assert [r.status for r in wrong_results if r.status is Status.ERROR] == [Status.ERROR]
+    assert "ERR_CERT_COMMON_NAME_INVALID" in next(
+        r.message for r in wrong_results if r.status is Status.ERROR
+    )
+    assert all(r.status in (Status.ERROR, Status.SKIPPED) for r in wrong_results)

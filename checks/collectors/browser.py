@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -155,6 +155,7 @@ class Visit:
     elapsed: float = 0.0
     still_loading: bool = False  # requests still going when the settling time ran out
     truncated: bool = False
+    unverified: str | None = None  # the certificate error the page was read past, if any
 
     @property
     def trackers(self) -> tuple[RequestSeen, ...]:
@@ -187,6 +188,7 @@ class Visit:
             "security_headers": dict(self.headers),
             "screenshot": self.screenshot,
             "screenshot_sha256": self.screenshot_sha256,
+            "certificate_not_verified": self.unverified,
         }
 
 
@@ -416,15 +418,24 @@ def collect_browser(target: Target, ctx: CollectContext) -> BrowserFacts:
     urls = page_urls(target)
     payment = _payment_pages(target, [n for n, _ in urls], ctx)
     evidence_dir = str(Path(options.evidence_dir).resolve()) if options.evidence_dir else None
-    raw = browser.visits(
-        [(u, False, _shot_path(evidence_dir, target.name, n, False)) for n, u in urls]
+    raw = browser.pages(
+        [
+            (
+                url,
+                _shot_path(evidence_dir, target.name, name, False),
+                _shot_path(evidence_dir, target.name, name, True),
+            )
+            for name, url in urls
+        ]
     )
-    plain = {name: _visit(name, r, evidence_dir) for (name, _), r in zip(urls, raw, strict=True)}
-    retry = [(n, u) for n, u in urls if plain[n].error is None]
-    raw_gpc = browser.visits(
-        [(u, True, _shot_path(evidence_dir, target.name, n, True)) for n, u in retry]
-    )
-    gpc = {name: _visit(name, r, evidence_dir) for (name, _), r in zip(retry, raw_gpc, strict=True)}
+    plain: dict[str, Visit] = {}
+    gpc: dict[str, Visit] = {}
+    for (name, _), got in zip(urls, raw, strict=True):
+        plain[name] = replace(
+            _visit(name, got["plain"], evidence_dir), unverified=got["unverified"]
+        )
+        if got["gpc"] is not None:
+            gpc[name] = _visit(name, got["gpc"], evidence_dir)
     history_note: str | None = None
     previous: dict[str, tuple[Mapping[str, Any], str]] = {}
     pay_urls = [u for n, u in urls if n in payment]

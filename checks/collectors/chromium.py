@@ -38,6 +38,7 @@ MARKER = "__posture__"  # in every script posture itself runs in a page, so it i
 MAX_REQUESTS = 2000
 MAX_SCRIPTS = 500
 SETTLE_SECONDS = 2.0  # after load: tag managers inject their trackers in this window
+QUIET_SECONDS = 0.3  # ... and the page counts as settled once no request ran for this long
 SECURITY_HEADERS = (
     "content-security-policy",
     "content-security-policy-report-only",
@@ -158,6 +159,29 @@ def trust_home(ca_bundle: str, timeout: float) -> str:
     return home
 
 
+_UNTRUSTED = ("ERR_CERT_DATE_INVALID", "ERR_CERT_AUTHORITY_INVALID", "ERR_CERT_INVALID")
+
+
+def _untrusted(error: str | None) -> bool:
+    """A verification failure that still reaches the shop itself. A name mismatch is not one:
+    the answer may come from another site (as the static collector judges it)."""
+    return bool(error) and any(code in str(error) for code in _UNTRUSTED)
+
+
+async def _quiet(pending: set[Any], limit: float) -> bool:
+    """Wait until no request has been in flight for ``QUIET_SECONDS`` (tag managers inject
+    trackers just after load), at most ``limit`` seconds; False if it never went quiet."""
+    deadline = time.monotonic() + limit
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        if pending:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= QUIET_SECONDS:
+            return True
+    return not pending
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else exc.__class__.__name__
@@ -170,8 +194,11 @@ class Chromium:
     def __init__(self, executable: str, options: ScanOptions) -> None:
         self.executable = executable
         self.options = options
-        self.concurrency = max(1, min(options.concurrency, 8))
+        # Each visit is a renderer or more: four at a time keeps memory near 500 MB.
+        self.concurrency = max(1, min(options.concurrency, 4))
         self.version = ""
+        # A page load is many operations; like one HTTP fetch's body deadline: 3 x --timeout.
+        self.load_limit = options.timeout * 3
         self._home: str | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="chromium", daemon=True)
@@ -236,26 +263,49 @@ class Chromium:
         if pw is not None:
             await pw.stop()
 
-    def visits(self, wanted: list[tuple[str, bool, str | None]]) -> list[dict[str, Any]]:
-        """Visit each (url, gpc, screenshot path) in a fresh context; records in order.
+    def pages(self, wanted: list[tuple[str, str | None, str | None]]) -> list[dict[str, Any]]:
+        """Visit each page (url, screenshot path, screenshot path with GPC) twice: a fresh visitor,
+        then a fresh visitor with Global Privacy Control. All pages at once, at most
+        ``concurrency`` visits at a time; each page's second visit follows its first.
 
-        Each visit ends within the time limit: navigation gets ``--timeout`` seconds, the
-        settling after load a little more, and the whole visit a hard cap beyond that."""
-        cap = self.options.timeout * 2 + SETTLE_SECONDS + 10
-        batches = max(1, -(-len(wanted) // self.concurrency))
+        Returns per page ``{"plain": record, "gpc": record or None, "unverified": error or
+        None}``. The second visit is not made when the first failed (one cause, one error). A
+        page whose certificate failed verification but still comes from the shop (expired,
+        unknown issuer, incomplete chain) is visited again without verifying it, as the static
+        collector reads it, and ``unverified`` says why: the TLS checks report the certificate.
 
-        async def all_visits() -> list[dict[str, Any]]:
-            return list(await asyncio.gather(*(self._bounded(w, cap) for w in wanted)))
+        Each visit ends within the time limit: loading the page gets the HTTP collector's
+        deadline for one fetch (three times ``--timeout``), the settling after load a little
+        more, and the whole visit a hard cap beyond that."""
+        cap = self.load_limit + self.options.timeout + SETTLE_SECONDS + 10
+        rounds = 3 * max(1, -(-len(wanted) // self.concurrency))
 
-        return list(self._call(all_visits(), timeout=cap * batches + 15))
+        async def one(url: str, shot: str | None, gpc_shot: str | None) -> dict[str, Any]:
+            plain = await self._bounded((url, False, shot, False), cap)
+            unverified = None
+            if _untrusted(plain.get("error")):
+                retry = await self._bounded((url, False, shot, True), cap)
+                if not retry.get("error"):
+                    unverified, plain = plain["error"], retry
+            if plain.get("error"):
+                return {"plain": plain, "gpc": None, "unverified": None}
+            gpc = await self._bounded((url, True, gpc_shot, unverified is not None), cap)
+            return {"plain": plain, "gpc": gpc, "unverified": unverified}
 
-    async def _bounded(self, wanted: tuple[str, bool, str | None], cap: float) -> dict[str, Any]:
-        url, gpc, shot = wanted
+        async def every() -> list[dict[str, Any]]:
+            return list(await asyncio.gather(*(one(*w) for w in wanted)))
+
+        return list(self._call(every(), timeout=cap * rounds + 15))
+
+    async def _bounded(
+        self, wanted: tuple[str, bool, str | None, bool], cap: float
+    ) -> dict[str, Any]:
+        url, gpc, shot, relaxed = wanted
         async with self._semaphore:
             started = time.monotonic()
             box: dict[str, Any] = {"url": url, "gpc": gpc}
             try:
-                await asyncio.wait_for(self._visit(url, gpc, shot, box), cap)
+                await asyncio.wait_for(self._visit(url, gpc, shot, box, relaxed), cap)
             except TimeoutError:
                 box["error"] = f"{url}: the visit did not finish within {cap:g} s"
             except Exception as exc:  # noqa: BLE001 - one page's failure is that page's error
@@ -263,15 +313,19 @@ class Chromium:
             box["elapsed"] = round(time.monotonic() - started, 3)
             return box
 
-    async def _visit(self, url: str, gpc: bool, shot: str | None, box: dict[str, Any]) -> None:
+    async def _visit(
+        self, url: str, gpc: bool, shot: str | None, box: dict[str, Any], relaxed: bool = False
+    ) -> None:
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         timeout_ms = self.options.timeout * 1000
+        load_ms = self.load_limit * 1000
         context = await self._browser.new_context(
             extra_http_headers={"Sec-GPC": "1"} if gpc else None,
             viewport={"width": 1280, "height": 800},
             java_script_enabled=True,
+            ignore_https_errors=relaxed,  # only for a page whose verified visit failed: see visits()
         )
         try:
             if gpc:
@@ -298,7 +352,12 @@ class Chromium:
                     }
                 )
 
+            pending: set[Any] = set()
             context.on("request", on_request)
+            # Playwright needs Python functions as handlers (it marks them), not builtins.
+            context.on("request", lambda request: pending.add(request))
+            context.on("requestfinished", lambda request: pending.discard(request))
+            context.on("requestfailed", lambda request: pending.discard(request))
             page = await context.new_page()
             cdp = await context.new_cdp_session(page)
 
@@ -327,10 +386,10 @@ class Chromium:
             await cdp.send("Debugger.enable")
             await cdp.send("Network.enable")
             try:
-                response = await page.goto(url, wait_until="load", timeout=timeout_ms)
+                response = await page.goto(url, wait_until="load", timeout=load_ms)
             except PlaywrightTimeout:
                 box["error"] = (
-                    f"{url}: the page did not finish loading within {self.options.timeout:g} s"
+                    f"{url}: the page did not finish loading within {self.load_limit:g} s"
                 )
                 return
             except PlaywrightError as exc:
@@ -343,10 +402,8 @@ class Chromium:
             box["final_url"] = page.url
             headers = await response.all_headers()
             box["headers"] = {k: v[:2000] for k, v in headers.items() if k in SECURITY_HEADERS}
-            try:
-                settle = min(SETTLE_SECONDS, self.options.timeout / 2) * 1000
-                await page.wait_for_load_state("networkidle", timeout=settle)
-            except PlaywrightTimeout:
+            settle = min(SETTLE_SECONDS, self.options.timeout / 2)
+            if not await _quiet(pending, settle):
                 box["still_loading"] = True  # trackers that keep polling: recorded as seen so far
             parsed = list(scripts)  # before posture runs anything in the page
             box["scripts"] = await self._sources(cdp, parsed)

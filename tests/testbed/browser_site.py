@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from posture.demo.certs import issue, make_ca
+from posture.demo.certs import Issued, issue, make_ca
 
 SHOP = "shop.example"
 GA = "www.google-analytics.com"
@@ -42,6 +42,7 @@ class Site:
     port: int
     ca_path: Path
     server: ThreadingHTTPServer
+    ca: Issued | None = None
     state: dict[str, Any] = field(default_factory=dict)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -191,7 +192,50 @@ def start_site() -> Site:
     server.socket = context.wrap_socket(
         server.socket, server_side=True, do_handshake_on_connect=False
     )
-    site = Site(int(server.server_address[1]), ca_path, server)
+    site = Site(int(server.server_address[1]), ca_path, server, ca=ca)
     holder["site"] = site
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return site
+
+
+def start_cert_server(
+    site: Site, names: list[str], *, expired: bool = False
+) -> ThreadingHTTPServer:
+    """A one-page HTTPS server whose certificate is for ``names`` (expired if asked), issued by
+    the site's CA; its page loads the site's tracker. ``server_address[1]`` is its port."""
+    import datetime as dt
+
+    assert site.ca is not None
+    folder = Path(tempfile.mkdtemp(prefix="posture-browser-cert-"))
+    now = dt.datetime.now(dt.UTC)
+    leaf = issue(
+        site.ca,
+        names,
+        not_before=now - dt.timedelta(days=30) if expired else None,
+        not_after=now - dt.timedelta(days=1) if expired else None,
+    )
+    cert, key = leaf.write(folder, "leaf", (site.ca,))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    body = _page("<h1>Expired</h1>" + _inject(site.url("/collect.js", GA), False))
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(
+        server.socket, server_side=True, do_handshake_on_connect=False
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
