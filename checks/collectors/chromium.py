@@ -182,6 +182,19 @@ async def _quiet(pending: set[Any], limit: float) -> bool:
     return not pending
 
 
+class _Clock:
+    """Where a visit's time went (setup, load, settle, ...): in the record, for tuning."""
+
+    def __init__(self, box: dict[str, Any]) -> None:
+        self.box = box
+        self.last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.box.setdefault("timings", {})[name] = round(now - self.last, 3)
+        self.last = now
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else exc.__class__.__name__
@@ -321,6 +334,7 @@ class Chromium:
 
         timeout_ms = self.options.timeout * 1000
         load_ms = self.load_limit * 1000
+        clock = _Clock(box)
         context = await self._browser.new_context(
             extra_http_headers={"Sec-GPC": "1"} if gpc else None,
             viewport={"width": 1280, "height": 800},
@@ -385,6 +399,7 @@ class Chromium:
             cdp.on("Network.requestWillBeSent", on_will_send)
             await cdp.send("Debugger.enable")
             await cdp.send("Network.enable")
+            clock.lap("setup")
             try:
                 response = await page.goto(url, wait_until="load", timeout=load_ms)
             except PlaywrightTimeout:
@@ -403,8 +418,10 @@ class Chromium:
             headers = await response.all_headers()
             box["headers"] = {k: v[:2000] for k, v in headers.items() if k in SECURITY_HEADERS}
             settle = min(SETTLE_SECONDS, self.options.timeout / 2)
+            clock.lap("load")
             if not await _quiet(pending, settle):
                 box["still_loading"] = True  # trackers that keep polling: recorded as seen so far
+            clock.lap("settle")
             parsed = list(scripts)  # before posture runs anything in the page
             box["scripts"] = await self._sources(cdp, parsed)
             box["frames_tree"] = await self._frame_ids(cdp)
@@ -421,6 +438,7 @@ class Chromium:
                     )
                 except Exception:  # noqa: BLE001, S112 - a frame that went away or refuses
                     continue
+            clock.lap("scripts_and_dom")
             box["dom"] = doms
             box["cookies"] = [
                 {
@@ -429,6 +447,7 @@ class Chromium:
                 }
                 for c in (await context.cookies())[:500]
             ]
+            clock.lap("cookies")
             if shot:
                 try:
                     png = await page.screenshot(type="png", timeout=timeout_ms)
@@ -437,6 +456,7 @@ class Chromium:
                 except Exception as exc:  # noqa: BLE001 - a missing picture is noted, not fatal
                     box["screenshot_error"] = _first_line(exc)
         finally:
+            clock.lap("screenshot")
             try:
                 await asyncio.wait_for(context.close(), 10)
             except Exception:  # noqa: BLE001, S110 - the browser reaps it at the end anyway
