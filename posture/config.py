@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from posture._yaml import LineDict, line_of, load_yaml_file
 from posture.controls import Controls
@@ -55,6 +55,15 @@ class StorefrontConfig(_Strict):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _payment_pages_named(self) -> StorefrontConfig:
+        unknown = [n for n in self.payment_pages if n != "home" and n not in self.pages]
+        if unknown:
+            raise ValueError(
+                f"payment_pages names {', '.join(unknown)}, which pages: does not declare"
+            )
+        return self
 
 
 class IacConfig(_Strict):
