@@ -14,9 +14,10 @@ from posture.checks._declared import (
     storefront_inventories,
     where,
 )
+from posture.checks._inventory import inventories, source_of
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.checks.collectors.privacy_web import PrivacyWebFacts, collect_privacy_web
-from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
+from posture.model import Area, EvidenceSource, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 from posture.runner import ScanFacts
 
@@ -138,11 +139,7 @@ def tracking_without_opt_out(facts: ScanFacts, ctx: CheckContext) -> Iterator[Ou
         for r in facts.results
         if r.check_id == "PRIV-OPT-OUT" and "link_found" in r.evidence
     }
-    for inv in (
-        r
-        for r in facts.results
-        if r.check_id == "WEB-THIRD-PARTY-INVENTORY" and r.status is Status.PASS
-    ):
+    for inv in inventories(facts.results):
         trackers = [
             o["origin"]
             for o in inv.evidence.get("origins", [])
@@ -154,7 +151,7 @@ def tracking_without_opt_out(facts: ScanFacts, ctx: CheckContext) -> Iterator[Ou
             yield Outcome.fail(
                 f"{inv.target} loads {', '.join(trackers)} but shows no opt-out link",
                 resource=inv.target,
-                evidence={"trackers": trackers},
+                evidence={"trackers": trackers, "source": source_of(inv)},
                 key=inv.target,
             )
 

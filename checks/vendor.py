@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from posture.checks._declared import days_since, no_vendors, where
+from posture.checks._inventory import inventories, source_of
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
-from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
+from posture.model import Area, EvidenceSource, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 from posture.runner import ScanFacts
 
@@ -154,22 +155,19 @@ def _host_matches(host: str, domains: list[str]) -> bool:
     facts="results",
     description="Compares the third-party origins each storefront loads (WEB-THIRD-PARTY-INVENTORY) with "
     "the domains of the declared vendors: an undeclared script or pixel receives customer data without "
-    "a contract.",
+    "a contract. Uses what the browser loaded when the browser checks ran (trackers a tag manager "
+    "injects included), else the static fetch; evidence.source says which.",
     remediation="Declare the vendor (with its DPA) or remove it from the pages.",
 )
 def undeclared(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
     if ctx.config is None:
         return
     domains = [d for v in ctx.config.controls.vendors for d in v.domains]
-    inventories = [
-        r
-        for r in facts.results
-        if r.check_id == "WEB-THIRD-PARTY-INVENTORY" and r.status is Status.PASS
-    ]
-    if not inventories:
+    found = inventories(facts.results)
+    if not found:
         yield Outcome.skip("no storefront inventory in this scan (no storefront scanned)")
         return
-    for inv in inventories:
+    for inv in found:
         for item in inv.evidence.get("origins", []):
             host = urlsplit(item["origin"]).hostname or ""
             if not _host_matches(host, domains):
@@ -181,5 +179,6 @@ def undeclared(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
                         "origin": item["origin"],
                         "pages": item["pages"],
                         "kinds": item["kinds"],
+                        "source": source_of(inv),
                     },
                 )

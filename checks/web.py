@@ -557,7 +557,7 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
     # and integrity checks report them as errors).
     partial = [p.url for p in _live(facts) if p.response is not None and p.response.truncated]
     unread = [p.url for p in _live(facts) if p.response is not None and p.response.status >= 400]
-    evidence: dict[str, object] = {"origins": inventory}
+    evidence: dict[str, object] = {"origins": inventory, "source": "static"}
     held = sorted({(res.url, page.url) for page in _content_pages(facts) for res in page.held_back})
     if held:
         # Scripts of a type the browser does not run (consent managers' text/plain): they

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from posture._yaml import LineDict, line_of, load_yaml_file
 from posture.controls import Controls
@@ -45,6 +45,13 @@ class StorefrontConfig(_Strict):
     tls_profile: str | None = None
     # Where to probe the plain-http redirect; default http://<host>/.
     http_url: str | None = None
+    # Named pages (keys of `pages:`) that take payment: every script on them is inventoried and
+    # compared with the last scan (PCI DSS 6.4.3, 11.6.1). Added to policy web.payment_page_names.
+    payment_pages: list[str] = Field(default_factory=list)
+    # Markets the storefront serves: consent before tracking is judged only where it serves the
+    # EEA (GDPR, ePrivacy 5(3)); the opt-out signal where it serves California (CCPA).
+    serves_eea: bool = False
+    serves_california: bool = True
 
     @field_validator("url")
     @classmethod
@@ -53,6 +60,15 @@ class StorefrontConfig(_Strict):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _payment_pages_named(self) -> StorefrontConfig:
+        unknown = [n for n in self.payment_pages if n != "home" and n not in self.pages]
+        if unknown:
+            raise ValueError(
+                f"payment_pages names {', '.join(unknown)}, which pages: does not declare"
+            )
+        return self
 
 
 class IacConfig(_Strict):

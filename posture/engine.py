@@ -16,7 +16,7 @@ from posture.baseline import apply_baseline, load_baseline
 from posture.config import Config, targets_from_config
 from posture.errors import UsageError
 from posture.model import Target, TargetKind
-from posture.plugin import CheckSpec, ScanOptions
+from posture.plugin import CheckSpec, ScanOptions, ScanResources
 from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
@@ -43,6 +43,7 @@ class ScanRequest:
     shard: Shard | None = None  # scan only this shard's share of the targets (posture.shard)
     # called with this shard's targets once they are known, before any is scanned
     on_targets: Callable[[Sequence[Target]], None] | None = None
+    resources: ScanResources | None = None  # shared with other scans (a test session's browser)
 
 
 def load_policy(config: Config | None) -> Policy:
@@ -138,6 +139,7 @@ def scan(request: ScanRequest) -> ScanReport:
         request.selection,
         request.progress,
         base_dir,
+        request.resources,
     )
     runner.home_shard = request.shard is None or request.shard.index == 1
     output = runner.run(targets)

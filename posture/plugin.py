@@ -16,6 +16,8 @@ silent check into *skipped* with that reason; can't look is never a pass. One th
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -146,6 +148,9 @@ class ScanOptions:
     resolve: Mapping[tuple[str, int], str] = field(default_factory=dict)
     ca_bundle: str | None = None
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    browser: str | None = None  # --browser PATH; default: Chromium found on PATH
+    history_db: str | None = None  # where earlier scans are recorded (payment-page changes)
+    evidence_dir: str | None = None  # where collectors keep files (screenshots); None: not kept
 
     def resolve_address(self, host: str, port: int) -> str | None:
         """The address ``--resolve host:port:addr`` pins, as curl does, else ``None``.
@@ -162,12 +167,39 @@ class ScanOptions:
         return None
 
 
+class ScanResources:
+    """Expensive things collectors share within one scan (one browser for every storefront).
+
+    The runner makes one per scan and closes it when the scan ends, however it ends; a resource
+    is anything with a ``close()`` method, made on first use under a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, Any] = {}
+
+    def get(self, key: str, factory: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = factory()
+            return self._items[key]
+
+    def close(self) -> None:
+        with self._lock:
+            items, self._items = list(self._items.values()), {}
+        for item in reversed(items):
+            try:
+                item.close()
+            except Exception:  # noqa: BLE001 - closing one resource never stops the others
+                logging.getLogger(__name__).warning("could not close %r", item, exc_info=True)
+
+
 @dataclass(frozen=True)
 class CollectContext:
     options: ScanOptions
     policy: Policy
     config: Config | None
     base_dir: str
+    resources: ScanResources = field(default_factory=ScanResources)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from posture.plugin import (
     CollectContext,
     Outcome,
     ScanOptions,
+    ScanResources,
 )
 from posture.policy import Policy
 from posture.registry import Registry
@@ -251,6 +252,7 @@ class Runner:
         selection: Selection = Selection(),
         progress: ProgressCallback | None = None,
         base_dir: str = ".",
+        resources: ScanResources | None = None,
     ) -> None:
         self.registry = registry
         self.options = options
@@ -263,6 +265,7 @@ class Runner:
         # own results (trackers, vendors per storefront), but their whole-scan verdicts (no
         # resource, no key: "nothing contradicts the declarations") come from shard 1 alone.
         self.home_shard = True
+        self.resources = resources  # given: shared beyond this scan and closed by its owner
         self._lock = threading.Lock()
         self._pending: dict[Target, int] = {}  # collector runs left per target
         self._errors: dict[Target, int] = {}
@@ -299,17 +302,23 @@ class Runner:
         self._notify("plan-targets", Target(TargetKind.SCAN, "scan"), str(len(self._pending)))
         collected: list[list[Result]] = [[] for _ in jobs]
         workers = max(1, min(self.options.concurrency, len(jobs) or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
-            futures = [
-                pool.submit(self._run_job, target, facts_name, specs)
-                for target, facts_name, specs in jobs
-            ]
-            try:
-                for index, future in enumerate(futures):
-                    collected[index] = future.result()
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)  # SIGTERM, ^C: do not start more
-                raise
+        # Shared by this scan's collectors (one browser), then closed, unless the caller owns it.
+        resources = self.resources or ScanResources()
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture") as pool:
+                futures = [
+                    pool.submit(self._run_job, target, facts_name, specs, resources)
+                    for target, facts_name, specs in jobs
+                ]
+                try:
+                    for index, future in enumerate(futures):
+                        collected[index] = future.result()
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)  # SIGTERM, ^C: do not start more
+                    raise
+        finally:
+            if self.resources is None:
+                resources.close()
         results = [r for batch in collected for r in batch]
         scan_checks = [s for s in self.selected_checks() if s.target is TargetKind.SCAN]
         if scan_checks:
@@ -328,8 +337,14 @@ class Runner:
             checks=self.selected_checks(),
         )
 
-    def _run_job(self, target: Target, facts_name: str, specs: list[CheckSpec]) -> list[Result]:
-        results = self._collect_and_check(target, facts_name, specs)
+    def _run_job(
+        self,
+        target: Target,
+        facts_name: str,
+        specs: list[CheckSpec],
+        resources: ScanResources | None = None,
+    ) -> list[Result]:
+        results = self._collect_and_check(target, facts_name, specs, resources)
         errors = sum(1 for r in results if r.status is Status.ERROR)
         with self._lock:
             self._errors[target] = self._errors.get(target, 0) + errors
@@ -340,10 +355,16 @@ class Runner:
         return results
 
     def _collect_and_check(
-        self, target: Target, facts_name: str, specs: list[CheckSpec]
+        self,
+        target: Target,
+        facts_name: str,
+        specs: list[CheckSpec],
+        resources: ScanResources | None = None,
     ) -> list[Result]:
         collector = self.registry.collectors[facts_name]
-        ctx = CollectContext(self.options, self.policy, self.config, self.base_dir)
+        ctx = CollectContext(
+            self.options, self.policy, self.config, self.base_dir, resources or ScanResources()
+        )
         self._notify("collect-start", target, facts_name)
         try:
             facts = call_with_timeout(

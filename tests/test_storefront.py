@@ -65,7 +65,18 @@ def report(shops: Shops, tmp_path_factory: pytest.TempPathFactory) -> tuple[Scan
         timeout=TIMEOUT, ca_bundle=str(shops.ca_path), collect_timeout=60, resolve=shops.resolve
     )
     started = time.monotonic()
-    result = scan(ScanRequest(config=load_config(path), options=options))
+    # The browser checks have their own tests (tests/test_browser.py); this scan is about TLS
+    # and the static HTTP facts.
+    browser = (
+        "WEB-BROWSER-VISIT",
+        "WEB-FORM-DESTINATION",
+        "PRIV-TRACKING-BEFORE-CONSENT",
+        "PRIV-GPC-IGNORED",
+        "PAY-PAGE-*",
+    )
+    result = scan(
+        ScanRequest(config=load_config(path), options=options, selection=Selection(skip=browser))
+    )
     return result, time.monotonic() - started
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,11 +63,17 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         raise UsageError(f"--ca-bundle {args.ca_bundle}: no such file")
     if args.timeout <= 0 or args.concurrency < 1:
         raise UsageError("--timeout must be positive and --concurrency at least 1")
+    browser = getattr(args, "browser", None)
+    if browser and not (Path(browser).is_file() and os.access(browser, os.X_OK)):
+        raise UsageError(f"--browser {browser}: not an executable file")
     options = ScanOptions(
         timeout=args.timeout,
         concurrency=args.concurrency,
         resolve=parse_resolve(args.resolve),
         ca_bundle=args.ca_bundle,
+        browser=browser,
+        history_db=_history_db(args),
+        evidence_dir=_evidence_dir(args),
     )
     return ScanRequest(
         config=config,
@@ -82,6 +89,24 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
     )
 
 
+def _history_db(args: argparse.Namespace) -> str | None:
+    """Where earlier scans are (payment-page changes are judged against the last one)."""
+    if not hasattr(args, "db"):
+        return None
+    from posture.history.store import database_url
+
+    return database_url(args.db)
+
+
+def _evidence_dir(args: argparse.Namespace) -> str | None:
+    """Screenshots go beside the outputs: --output-dir, or the folder of --output."""
+    if getattr(args, "output_dir", None):
+        return str(args.output_dir)
+    if getattr(args, "output", None):
+        return str(Path(args.output).parent)
+    return None
+
+
 def scan_from_args(
     args: argparse.Namespace,
     shard: Shard | None = None,
@@ -92,8 +117,9 @@ def scan_from_args(
     config = load_config_arg(args)
     fail_on = fail_threshold(args, config)
     request = request_from_args(args, config)
-        imports=getattr(args, "imports", None) or [],
-        targets_file=getattr(args, "targets_file", None),
+    request.shard = shard
+    request.on_targets = on_targets
+    with progress_display(sys.stderr) as progress:
         request.progress = progress
         report = scan(request)
     return report, fail_on

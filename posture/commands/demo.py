@@ -54,7 +54,16 @@ def run(args: argparse.Namespace) -> int:
         )
         config = load_config(config_path)
         assert shop.ca_path is not None
-        options = ScanOptions(timeout=5.0, ca_bundle=str(shop.ca_path))
+        from posture.demo.shop import THIRD_PARTY_HOSTS
+
+        options = ScanOptions(
+            timeout=5.0,
+            ca_bundle=str(shop.ca_path),
+            # The pages' third parties resolve to loopback in the browser: nothing leaves.
+            resolve={(host, 0): "127.0.0.1" for host in THIRD_PARTY_HOSTS},
+            history_db=str((out / "history.sqlite").resolve()),
+            evidence_dir=str(out),
+        )
         with progress_display(sys.stderr) as progress:
             report = scan(ScanRequest(config=config, options=options, progress=progress))
         report.meta["demo"] = {"http_url": shop.http_url}
@@ -65,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
             f"\nDemo files, posture.yaml and results: {out}/ (results: {result_path}, "
             f"report: {report_path})\n"
         )
+        from posture.checks.collectors.chromium import INSTALL_HINT, find_browser
+
+        if find_browser(None)[0] is None:
+            sys.stdout.write(
+                "Browser checks (trackers before consent, GPC, payment-page scripts) were skipped: "
+                f"{INSTALL_HINT} to see them.\n"
+            )
         if args.keep_serving:
             import time
 

@@ -88,6 +88,11 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
         help="targets and collectors worked on at once (default 8)",
     )
     p.add_argument(
+        "--browser",
+        metavar="PATH",
+        help="Chromium to drive for the browser checks (default: chromium on PATH)",
+    )
+    p.add_argument(
         "--checks-dir",
         action="append",
         default=[],

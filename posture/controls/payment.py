@@ -14,6 +14,17 @@ Integration = Literal[
 ]
 
 
+class AuthorisedScript(Strict):
+    """A script allowed to run on payment pages (PCI DSS 6.4.3): where it comes from, who owns it
+    and why it is needed. ``source`` is a URL, a URL prefix ending in ``*``, or ``inline``;
+    ``sha256`` pins the body (hex or base64), which makes its integrity assured."""
+
+    source: str
+    owner: str
+    justification: str
+    sha256: str | None = None
+
+
 class PaymentControls(Strict):
     accepted_methods: list[Method] = Field(default_factory=list)
     processor: str | None = None
@@ -22,3 +33,5 @@ class PaymentControls(Strict):
     stores_cvv: bool = False  # card verification codes kept after authorisation
     scan_repository: bool = True  # search the repository for card numbers and card-data columns
     repository: str | None = None  # default: the folder holding posture.yaml
+    # Scripts allowed on payment pages, with owner and justification (PCI DSS 6.4.3).
+    authorised_scripts: list[AuthorisedScript] = Field(default_factory=list)

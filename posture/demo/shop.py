@@ -2,8 +2,10 @@
 
 It shows most things the storefront checks look for: a certificate close to expiry, suites
 without forward secrecy, no HSTS or CSP, version banners, cookies without flags, a third-party
-script without Subresource Integrity on the checkout page, mixed content, and an admin login page
-open to the world. Python's ssl and http.server; nothing leaves 127.0.0.1.
+script without Subresource Integrity on the checkout page, mixed content, an admin login page
+open to the world, and for the browser checks a tag manager that injects a tracker after load
+(before consent, and despite Global Privacy Control), a consent banner, and a checkout script.
+Python's ssl and http.server; nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,14 +27,18 @@ NAME = "localhost"
 _PAGES = {
     "/": """<!doctype html><html><head><title>Demo Shop</title>
 <script src="https://cdn.analytics-demo.example/tag.js"></script>
+<script src="/static/gtm.js"></script>
 <link rel="stylesheet" href="/static/shop.css">
 </head><body><h1>Demo Shop</h1>
+<div id="consent">We use cookies. <button onclick="loadPixel()">Accept</button></div>
 <img src="http://images.demo-cdn.example/banner.jpg" alt="banner">
 <a href="/checkout">Checkout</a> <a href="/privacy">Privacy</a>
 </body></html>""",
     "/checkout": """<!doctype html><html><head><title>Checkout</title>
 <script src="https://js.payments-demo.example/v3/checkout.js"></script>
 <script src="https://cdn.analytics-demo.example/tag.js"></script>
+<script src="/static/checkout.js"></script>
+<script src="/static/gtm.js"></script>
 </head><body><form method="post" action="/pay"><input name="card"></form></body></html>""",
     "/admin": """<!doctype html><html><head><title>Admin login</title></head><body>
 <form method="post" action="/admin/login"><input name="user">
@@ -42,6 +48,40 @@ _PAGES = {
 orders. We share them with our payment provider and our delivery partner.</p>
 <p>Contact: privacy@demo-shop.example</p></body></html>""",
 }
+
+# A tag manager that ignores consent and Global Privacy Control: after load it sets a first-party
+# analytics cookie, injects Google Analytics (resolved to 127.0.0.1 by the demo: nothing leaves
+# the machine) and runs a snippet of inline code; the consent banner's button would load the
+# Facebook pixel, but posture never clicks it.
+_SCRIPTS = {
+    "/static/gtm.js": """window.addEventListener('load', function () {
+  setTimeout(function () {
+    document.cookie = '_ga=GA1.1.' + Date.now() + '; max-age=63072000; path=/';
+    var s = document.createElement('script');
+    s.src = 'https://www.google-analytics.com/analytics.js';
+    document.head.appendChild(s);
+    var inline = document.createElement('script');
+    inline.textContent = 'window.dataLayer = window.dataLayer || []; dataLayer.push({event: "view"});';
+    document.head.appendChild(inline);
+  }, 50);
+});
+function loadPixel() {
+  var s = document.createElement('script');
+  s.src = 'https://connect.facebook.net/en_US/fbevents.js';
+  document.head.appendChild(s);
+}
+""",
+    "/static/checkout.js": "window.demoCheckout = {validate: function (form) { return true; }};\n",
+}
+
+# Third-party hosts the demo pages name: the browser collector resolves them to 127.0.0.1.
+THIRD_PARTY_HOSTS = (
+    "cdn.analytics-demo.example",
+    "js.payments-demo.example",
+    "images.demo-cdn.example",
+    "www.google-analytics.com",
+    "connect.facebook.net",
+)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -53,6 +93,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         path = self.path.split("?", 1)[0]
+        if path in _SCRIPTS:
+            script = _SCRIPTS[path].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/javascript")
+            self.send_header("Content-Length", str(len(script)))
+            self.end_headers()
+            self.wfile.write(script)
+            return
         body = _PAGES.get(path)
         if body is None:
             self.send_response(404)

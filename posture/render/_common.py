@@ -47,3 +47,17 @@ def relative_path(path: str, base: Path | None = None) -> str:
         return resolved.relative_to(base).as_posix()
     except (ValueError, OSError):
         return Path(path).as_posix() if not os.path.isabs(path) else Path(path).as_posix()
+
+
+_SCREENSHOT = re.compile(r"screenshots/[A-Za-z0-9._-]{1,200}\.png")
+
+
+def screenshots(result: Result) -> list[str]:
+    """Screenshots a result's evidence names, as paths relative to the outputs' folder.
+
+    Only names the browser collector makes (``screenshots/<safe name>.png``) are linked: evidence
+    from a tampered result file can never point an output at another path or a URL."""
+    found = result.evidence.get("screenshots") or []
+    single = result.evidence.get("screenshot")
+    names = [*found, single] if single else list(found)
+    return [n for n in dict.fromkeys(str(x) for x in names) if _SCREENSHOT.fullmatch(n)]

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from posture.model import Result, Severity, Status
-from posture.render._common import findings, mask
+from posture.render._common import findings, mask, screenshots
 from posture.sanitize import clean_text
 from posture.scanreport import ScanReport
 
@@ -98,7 +98,9 @@ def _findings(report: ScanReport, budget: int) -> list[str]:
     shown = 0
     for r in rows[:TOP]:
         badge = " 🆕" if r.baseline == "new" else ""
-        what = f"{r.title}: {_cell(r.message)}" if r.message else r.title
+        shots = " ".join(f"[screenshot]({shot})" for shot in screenshots(r)[:2])
+        what = f"{_cell(r.title)}: {_cell(r.message)}" if r.message else _cell(r.title)
+        what += f" {shots}" if shots else ""
         line = f"| {_ICON[r.severity]}{badge} | `{r.check_id}` | {_where(r)} | {what} |"
         if used + len(line) + 1 > budget:
             break

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from posture import __version__
 from posture.model import Result, Severity, Status
-from posture.render._common import SECURITY_SEVERITY, mask, ordered, relative_path
+from posture.render._common import SECURITY_SEVERITY, mask, ordered, relative_path, screenshots
 from posture.scanreport import ScanReport
 
 if TYPE_CHECKING:
@@ -178,6 +178,12 @@ def build(report: ScanReport) -> dict[str, Any]:
             if r.origin is not None:
                 item["properties"]["rootModule"] = r.origin.root
                 item["properties"]["moduleCalls"] = list(r.origin.calls)
+            shots = screenshots(r)
+            if shots:
+                item["attachments"] = [
+                    {"description": {"text": "screenshot"}, "artifactLocation": {"uri": shot}}
+                    for shot in shots
+                ]
             if r.baseline:
                 item["baselineState"] = "unchanged" if r.baseline == "existing" else "new"
             if r.status is Status.WAIVED and r.waiver is not None:

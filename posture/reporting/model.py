@@ -331,4 +331,31 @@ def build_report(history: Any, period: Period, compare: Period | None = None) ->
             ),
         },
         "results_at_end": [r.to_dict() for r in current],
+        "screenshots": _screenshots(current),
     }
+
+
+def _screenshots(results: list[Any]) -> list[dict[str, Any]]:
+    """What the browser saw, page by page: the screenshots kept beside each scan's outputs, with
+    the SHA-256 recorded at the visit (the signed report then vouches for the picture)."""
+    from posture.render._common import screenshots
+
+    out = []
+    for r in results:
+        if r.check_id != "WEB-BROWSER-VISIT":
+            continue
+        hashes = {
+            v.get("screenshot"): v.get("screenshot_sha256") for v in r.evidence.get("visits") or []
+        }
+        for shot in screenshots(r):
+            out.append(
+                {
+                    "target": r.target,
+                    "page": r.resource,
+                    "path": shot,
+                    "folder": r.evidence.get("evidence_dir"),
+                    "sha256": hashes.get(shot),
+                    "gpc": shot.endswith("-gpc.png"),
+                }
+            )
+    return out

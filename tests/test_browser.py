@@ -1,0 +1,334 @@
+"""The browser collector and its checks, against real pages over HTTPS on loopback in the real
+Debian Chromium. Every host (shop, trackers, processor) resolves to 127.0.0.1 through Chromium's
+host resolver rules; one browser serves the whole test session."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posture.checks.collectors.http_client import HttpClient
+from posture.checks.collectors.storefront_http import parse_resources
+from posture.config import load_config
+from posture.engine import ScanRequest, scan
+from posture.model import Result, Status
+from posture.plugin import ScanOptions, ScanResources
+from posture.runner import Selection
+from tests.testbed.browser_site import FB, GA, PROCESSOR, Site, start_cert_server, start_site
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed: apt-get install chromium"),
+]
+BROWSER_CHECKS = (
+    "WEB-BROWSER-VISIT",
+    "PRIV-TRACKING-BEFORE-CONSENT",
+    "PRIV-GPC-IGNORED",
+    "PAY-PAGE-*",
+    "WEB-FORM-DESTINATION",
+)
+TIMEOUT = 4.0
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[Site]:
+    s = start_site()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def resources() -> Iterator[ScanResources]:
+    """One browser for the session: every scan below shares it."""
+    shared = ScanResources()
+    yield shared
+    shared.close()
+
+
+def _options(site: Site, **kw: Any) -> ScanOptions:
+    return ScanOptions(
+        timeout=TIMEOUT,
+        concurrency=4,
+        resolve={
+            **site.resolve,
+            ("down.example", 0): "127.0.0.1",
+            ("expired.example", 0): "127.0.0.1",
+            ("other-name.example", 0): "127.0.0.1",
+        },
+        ca_bundle=str(site.ca_path),
+        **kw,
+    )
+
+
+def _scan(
+    site: Site,
+    resources: ScanResources,
+    tmp_path: Path,
+    storefronts: str,
+    controls: str = "",
+    only: tuple[str, ...] = (),
+    **kw: Any,
+) -> list[Result]:
+    config_path = tmp_path / "posture.yaml"
+    config_path.write_text(f"storefronts:\n{storefronts}\n{controls}\n")
+    config = load_config(config_path)
+    request = ScanRequest(
+        config=config,
+        options=_options(site, **kw),
+        selection=Selection(only=BROWSER_CHECKS + only),
+        resources=resources,
+    )
+    return scan(request).results
+
+
+def _by(results: list[Result], check_id: str) -> list[Result]:
+    return [r for r in results if r.check_id == check_id]
+
+
+def test_tag_manager_tracker_seen_by_the_browser_not_the_static_fetch(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    url = site.url("/tm/")
+    with HttpClient(_options(site)) as client:
+        response = client.fetch(url)
+    static, _ = parse_resources(response.text, response.url)
+    assert all(GA not in r.url for r in static)  # the static fetch misses the injected tracker
+
+    results = _scan(
+        site,
+        resources,
+        tmp_path,
+        f"  - url: {url}\n    serves_eea: true",
+        "controls:\n  vendors:\n    - {name: Cdn, domains: [cdn.example]}\n",
+        only=("WEB-THIRD-PARTY-INVENTORY", "VENDOR-UNDECLARED"),
+        evidence_dir=str(tmp_path),
+    )
+    [finding] = _by(results, "PRIV-TRACKING-BEFORE-CONSENT")
+    assert finding.status is Status.FAIL
+    assert GA in finding.message
+    assert any(GA in r["url"] and r["tracker"] for r in finding.evidence["requests"])
+    assert any(c["name"] == "_ga" for c in finding.evidence["cookies"])
+    [inventory] = [r for r in _by(results, "WEB-THIRD-PARTY-INVENTORY") if r.key == "browser"]
+    assert inventory.evidence["source"] == "browser"
+    assert any(GA in o["origin"] for o in inventory.evidence["origins"])
+    [visit] = _by(results, "WEB-BROWSER-VISIT")
+    record = visit.evidence["visits"][0]
+    scripts = {s["script"]: s for s in record["scripts"]}
+    assert (
+        site.url("/tm/gtm.js") in scripts and len(scripts[site.url("/tm/gtm.js")]["sha256"]) == 64
+    )
+    assert any(s["script"].startswith("dynamic") or GA in s["script"] for s in record["scripts"])
+    assert all("value" not in c for c in record["cookies"])
+    [static_inventory] = [
+        r for r in _by(results, "WEB-THIRD-PARTY-INVENTORY") if r.evidence["source"] == "static"
+    ]
+    assert not any(GA in o["origin"] for o in static_inventory.evidence["origins"])
+    undeclared = [r for r in _by(results, "VENDOR-UNDECLARED") if r.resource == GA]
+    assert [r.evidence["source"] for r in undeclared] == ["browser"]
+    assert len(visit.evidence["screenshots"]) == 2
+    for shot in visit.evidence["screenshots"]:
+        png = tmp_path / shot
+        assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_consent_banner_that_waits_for_a_click_is_not_a_finding_and_one_that_does_not_is(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    shops = (
+        f"  - url: {site.url('/consent-good/')}\n    serves_eea: true\n"
+        f"  - url: {site.url('/consent-bad/')}\n    serves_eea: true\n"
+    )
+    results = _scan(site, resources, tmp_path, shops)
+    by_target = {r.target: r for r in _by(results, "PRIV-TRACKING-BEFORE-CONSENT")}
+    assert by_target[site.url("/consent-good/")].status is Status.PASS
+    bad = by_target[site.url("/consent-bad/")]
+    assert bad.status is Status.FAIL and GA in bad.message
+    assert "GDPR-6-1-a" in bad.obligations and "EPRIVACY-5-3" in bad.obligations
+
+
+def test_storefront_not_serving_the_eea_is_not_judged_on_consent(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    results = _scan(site, resources, tmp_path, f"  - url: {site.url('/consent-bad/')}")
+    [result] = _by(results, "PRIV-TRACKING-BEFORE-CONSENT")
+    assert result.status is Status.SKIPPED and "serves_eea" in result.message
+
+
+def test_gpc_honoured_and_ignored(site: Site, resources: ScanResources, tmp_path: Path) -> None:
+    shops = f"  - url: {site.url('/gpc-good/')}\n  - url: {site.url('/gpc-bad/')}\n"
+    results = _scan(site, resources, tmp_path, shops)
+    by_target = {r.target: r for r in _by(results, "PRIV-GPC-IGNORED")}
+    good = by_target[site.url("/gpc-good/")]
+    assert good.status is Status.PASS and "signal honoured, observed" in good.message
+    assert good.evidence["without_signal"] and not good.evidence["with_signal"]
+    bad = by_target[site.url("/gpc-bad/")]
+    assert bad.status is Status.FAIL and FB in bad.message
+    assert "CCPA-REG-7025" in bad.obligations
+
+
+def test_payment_page_scripts_authorised_processor_frame_and_changes_between_scans(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    shop = (
+        f"  - url: {site.url('/pay/')}\n    pages: {{checkout: /pay/checkout}}\n"
+        "    payment_pages: [checkout]\n"
+    )
+    controls = (
+        "controls:\n  payments:\n    scan_repository: false\n    authorised_scripts:\n"
+        "      - {source: first-party, owner: web team, justification: the shop's checkout code}\n"
+        f"      - {{source: '{site.url('/', PROCESSOR)}*', owner: payments, justification: card fields}}\n"
+    )
+    db = tmp_path / "history.sqlite"
+    site.state.clear()
+    first = _scan(site, resources, tmp_path, shop, controls, history_db=str(db))
+    scripts = [r for r in _by(first, "PAY-PAGE-SCRIPTS") if r.resource == site.url("/pay/checkout")]
+    assert [r.status for r in scripts] == [Status.PASS], [r.message for r in scripts]
+    inventory = scripts[0].evidence
+    assert any("checkout.js" in s["script"] and s["authorised"] for s in inventory["scripts"])
+    assert inventory["frames"] and all(f["authorised"] for f in inventory["frames"])
+    assert PROCESSOR in inventory["frames"][0]["frame"]
+    [changed] = _by(first, "PAY-PAGE-CHANGED")
+    assert changed.status is Status.PASS and "first recorded scan" in changed.message
+
+    from posture.history import History
+
+    def record(results: list[Result]) -> None:
+        import datetime as dt
+
+        from posture.scanreport import ScanReport
+
+        now = dt.datetime.now(dt.UTC)
+        History.open(str(db)).record(
+            ScanReport(
+                results=results,
+                warnings=[],
+                targets=[],
+                started_at=now,
+                finished_at=now,
+                config_path=None,
+                policy="default",
+                checks={},
+            )
+        )
+
+    record(first)
+    same = _scan(site, resources, tmp_path, shop, controls, history_db=str(db))
+    [unchanged] = _by(same, "PAY-PAGE-CHANGED")
+    assert unchanged.status is Status.PASS and "as in the scan of" in unchanged.message
+    record(same)
+
+    site.state.update(checkout_version=2, csp="default-src 'self' 'unsafe-inline'")
+    second = _scan(site, resources, tmp_path, shop, controls, history_db=str(db))
+    [changed] = _by(second, "PAY-PAGE-CHANGED")
+    assert changed.status is Status.FAIL
+    kinds = {(d["kind"], d["name"].split("?")[0]) for d in changed.evidence["differences"]}
+    assert ("header changed", "content-security-policy") in kinds
+    assert ("script added", site.url("/pay/checkout.js")) in kinds  # ?v=2 is a new URL
+    assert ("script removed", site.url("/pay/checkout.js")) in kinds
+    assert "checkout.js" in changed.message and "content-security-policy" in changed.message
+    assert "PCI-11.6.1" in changed.obligations
+
+    # An unauthorised third-party script on the payment page is a finding.
+    site.state.update(processor_js=False)
+    bad_controls = controls.replace(f"{site.url('/', PROCESSOR)}*", "https://elsewhere.example/*")
+    site.state.update(processor_js=True)
+    third = _scan(site, resources, tmp_path, shop, bad_controls)
+    fails = [r for r in _by(third, "PAY-PAGE-SCRIPTS") if r.status is Status.FAIL]
+    assert any("v3.js" in r.message and "not authorised" in r.message for r in fails)
+    assert any("frame" in r.message for r in fails)
+    site.state.clear()
+
+
+def test_form_posting_card_data_to_a_third_party(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    results = _scan(site, resources, tmp_path, f"  - url: {site.url('/forms/')}")
+    fails = [r for r in _by(results, "WEB-FORM-DESTINATION") if r.status is Status.FAIL]
+    assert len(fails) == 1 and "card form" in fails[0].message and "evil" in fails[0].message
+
+
+def test_unreachable_and_never_loading_pages_give_one_error_each_within_the_limit(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    shops = (
+        f"  - url: https://down.example:{port}/\n    serves_eea: true\n"
+        f"  - url: {site.url('/slow/')}\n    serves_eea: true\n"
+    )
+    started = time.monotonic()
+    results = _scan(site, resources, tmp_path, shops)
+    elapsed = time.monotonic() - started
+    errors = [r for r in results if r.status is Status.ERROR]
+    assert sorted(r.target for r in errors) == sorted(
+        [f"https://down.example:{port}/", site.url("/slow/")]
+    )
+    assert all(r.check_id == "WEB-BROWSER-VISIT" for r in errors)
+    slow = next(r for r in errors if "slow" in r.target)
+    assert f"within {TIMEOUT * 3:g} s" in slow.message
+    assert elapsed < TIMEOUT * 3 + 15
+
+
+def test_missing_browser_skips_with_the_fix(site: Site, tmp_path: Path) -> None:
+    from posture.checks.collectors import chromium
+
+    path, why = chromium.find_browser(str(tmp_path / "no-such-chromium"))
+    assert path is None and "not an executable" in why
+    results = _scan(
+        site,
+        ScanResources(),
+        tmp_path,
+        f"  - url: {site.url('/tm/')}",
+        browser=str(tmp_path / "nope"),
+    )
+    assert results and all(r.status is Status.SKIPPED for r in results)
+    assert all("not an executable" in r.message for r in results)
+
+
+def test_no_chromium_on_path_says_how_to_install_it(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    results = _scan(site, ScanResources(), tmp_path, f"  - url: {site.url('/tm/')}")
+    assert results and all(r.status is Status.SKIPPED for r in results)
+    assert all("apt-get install chromium" in r.message for r in results)
+
+
+def test_expired_certificate_is_read_past_and_said_so_a_wrong_name_is_not(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    """As the static collector: the TLS checks report the certificate; an expired one still
+    comes from the shop, so its pages are judged, each result saying the certificate was not
+    verified. A certificate for another name may mean another site: nothing is judged."""
+    expired = start_cert_server(site, ["expired.example"], expired=True)
+    wrong = start_cert_server(site, ["somewhere-else.example"])
+    try:
+        expired_url = f"https://expired.example:{expired.server_address[1]}/"
+        wrong_url = f"https://other-name.example:{wrong.server_address[1]}/"
+        shops = f"  - url: {expired_url}\n    serves_eea: true\n  - url: {wrong_url}\n    serves_eea: true\n"
+        results = _scan(site, resources, tmp_path, shops)
+    finally:
+        for server in (expired, wrong):
+            server.shutdown()
+            server.server_close()
+    [consent] = [r for r in _by(results, "PRIV-TRACKING-BEFORE-CONSENT") if r.target == expired_url]
+    assert consent.status is Status.FAIL and GA in consent.message
+    assert "ERR_CERT_DATE_INVALID" in consent.evidence["certificate_not_verified"]
+    [visit] = [r for r in _by(results, "WEB-BROWSER-VISIT") if r.target == expired_url]
+    assert visit.status is Status.PASS and visit.evidence["certificate_not_verified"]
+    wrong_results = [r for r in results if r.target == wrong_url]
+    assert [r.status for r in wrong_results if r.status is Status.ERROR] == [Status.ERROR]
+    assert "ERR_CERT_COMMON_NAME_INVALID" in next(
+        r.message for r in wrong_results if r.status is Status.ERROR
+    )
+    assert all(r.status in (Status.ERROR, Status.SKIPPED) for r in wrong_results)
