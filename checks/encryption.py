@@ -51,12 +51,14 @@ def at_rest(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 source=DECLARED,
                 key="keys",
                 severity=Severity.MEDIUM,
+                evidence={"personal_data": store.personal_data},
             )
         else:
             yield Outcome.passed(
                 f"{store.name}: encrypted, keys in {enc.key_management or 'unspecified'}",
                 resource=store.name,
                 source=DECLARED,
+                evidence={"personal_data": store.personal_data},
             )
 
 
@@ -81,6 +83,26 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         if not (store.encryption and store.encryption.enabled and store.iac_resources):
             continue
         hits = [r for r in failing if r.resource in store.iac_resources]
+        seen = [
+            r
+            for r in facts.results
+            if r.target_kind.value == "iac"
+            and r.area is Area.ENCRYPTION
+            and r.resource in store.iac_resources
+            and r.status in (Status.PASS, Status.FAIL, Status.WAIVED)
+        ]
+        if not seen:
+            yield Outcome.skip(
+                f"{store.name}: no encryption rule of the scanned IaC looked at "
+                f"{', '.join(store.iac_resources)}"
+            )
+        elif not hits:
+            yield Outcome.passed(
+                f"{store.name}: no encryption rule fails for {', '.join(store.iac_resources)}",
+                resource=store.name,
+                key=store.name,
+                evidence={"personal_data": store.personal_data, "iac": store.iac_resources},
+            )
         for r in hits:
             yield Outcome.fail(
                 f"{store.name} is declared encrypted, but {r.check_id} fails for {r.resource}",
@@ -88,6 +110,7 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 key=f"{r.resource}:{r.check_id}",
                 location=where(ctx, "data_stores", index),
                 evidence={
+                    "personal_data": store.personal_data,
                     "declared": "encrypted",
                     "iac_check": r.check_id,
                     "iac_location": str(r.location),

@@ -101,7 +101,7 @@ def scan(request: ScanRequest) -> ScanReport:
         base_dir,
     )
     output = runner.run(targets)
-    from posture.compliance import apply_obligations
+    from posture.compliance import apply_obligations, declarations
 
     results, warnings = apply_waivers(
         apply_obligations(output.results), waivers, policy, request.options.now.date()
@@ -117,5 +117,7 @@ def scan(request: ScanRequest) -> ScanReport:
         config_path=request.config.path if request.config else None,
         policy=policy.name,
         checks=_expected_checks(output.checks, targets),
+        # what the business declares that decides applicability (kept with the saved scan)
+        meta={"declarations": declarations(request.config, policy)} if request.config else {},
     )
     return report
