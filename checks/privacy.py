@@ -92,21 +92,23 @@ def opt_out(facts: PrivacyWebFacts, ctx: CheckContext) -> Iterator[Outcome]:
         }
         if home.text is None:
             yield Outcome.error(f"{home.url}: {home.error}", resource=home.url)
-        elif sells and not link:
-            yield Outcome.fail(
-                "sells or shares personal information but the homepage has no opt-out link",
-                resource=home.url,
-                evidence=evidence,
-                key="link",
-            )
-        elif sells and not gpc_ok:
-            yield Outcome.fail(
-                "no /.well-known/gpc.json declaring support for Global Privacy Control",
-                resource=home.url,
-                evidence=evidence,
-                key="gpc",
-                severity=Severity.MEDIUM,
-            )
+        elif sells and not (link and gpc_ok):
+            # both looked at, each its own finding: the link and the signal are separate duties
+            if not link:
+                yield Outcome.fail(
+                    "sells or shares personal information but the homepage has no opt-out link",
+                    resource=home.url,
+                    evidence=evidence,
+                    key="link",
+                )
+            if not gpc_ok:
+                yield Outcome.fail(
+                    "no /.well-known/gpc.json declaring support for Global Privacy Control",
+                    resource=home.url,
+                    evidence=evidence,
+                    key="gpc",
+                    severity=Severity.MEDIUM,
+                )
         elif sells:
             yield Outcome.passed(
                 "opt-out link and GPC resource present", resource=home.url, evidence=evidence

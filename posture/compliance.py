@@ -28,7 +28,7 @@ import fnmatch
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -165,6 +165,20 @@ class ObligationMapping:
     def obligations_for_result(self, result: Result) -> tuple[str, ...]:
         return tuple(dict.fromkeys(e.obligation for e in self.entries_for_result(result)))
 
+    def obligations_implied_by(self, result: Result) -> tuple[str, ...]:
+        """Obligations whose keyed entries a finding about another key vouches for: a check that
+        evaluates each key of a resource and reports "review" for a vendor found its DPA fine."""
+        if result.key is None or result.status not in (Status.FAIL, Status.WAIVED):
+            return ()
+        out = []
+        for e in self.entries_for(result.check_id, result.area.value):
+            if e.keys is None or result.key in e.keys:
+                continue
+            if self._applies(replace(e, keys=None), result):
+                out.append(e.obligation)
+        direct = set(self.obligations_for_result(result))
+        return tuple(o for o in dict.fromkeys(out) if o not in direct)
+
     def _applies(self, entry: MappingEntry, result: Result) -> bool:
         if entry.keys is not None and result.key is not None and result.key not in entry.keys:
             return False
@@ -284,7 +298,7 @@ class MatrixRow:
         if self.status is MatrixStatus.ACCEPTED_RISK:
             return "; ".join(waiver_line(r) for r in self.waived[:3])
         if self.status is MatrixStatus.NOT_APPLICABLE and self.applicability:
-            return str(self.applicability.get("because", ""))
+            return "declared: " + str(self.applicability.get("because", ""))
         if self.status is MatrixStatus.NOT_ASSESSED:
             missing = [e for e in self.evidence if not e.evidenced]
             if not self.expected_checks:
@@ -638,9 +652,12 @@ def obligation_matrix(
     cat = dict(checks) if checks is not None else catalogue()
     in_scope = frozenset(check_areas) if check_areas else None
     by_obligation: dict[str, list[Result]] = {}
+    implied: dict[str, list[Result]] = {}
     for result in results:
         for oid in mapping.obligations_for_result(result):
             by_obligation.setdefault(oid, []).append(result)
+        for oid in mapping.obligations_implied_by(result):
+            implied.setdefault(oid, []).append(result)
     rows = []
     for obligation in frameworks[framework].obligations:
         mapped = by_obligation.get(obligation.id, [])
@@ -649,13 +666,22 @@ def obligation_matrix(
         }
         expected |= {mapping.origin(r.check_id, cat) for r in mapped}
         evidence = tuple(
-            _check_evidence(cid, mapped, cat, mapping, in_scope, targets)
+            _check_evidence(
+                cid,
+                obligation.id,
+                mapped,
+                implied.get(obligation.id, []),
+                cat,
+                mapping,
+                in_scope,
+                targets,
+            )
             for cid in sorted(expected)
         )
         waived = tuple(r for r in mapped if r.status is Status.WAIVED)
         live = tuple(r for r in mapped if r.status is not Status.WAIVED)
         coverage = mapping.coverage_of(obligation.id)
-        applicability = _applicability(mapping.applicability.get(obligation.id), declared)
+        applicability = _applicability(mapping.applicability.get(obligation.id), declared, mapping)
         status = _status(live, waived, evidence, coverage, applicability)
         rows.append(
             MatrixRow(
@@ -668,7 +694,7 @@ def obligation_matrix(
                 evidence,
                 coverage,
                 applicability,
-                _exposure(obligation, status, live, waived),
+                _exposure(obligation, status, live, waived, applicability),
             )
         )
     return rows
@@ -676,60 +702,86 @@ def obligation_matrix(
 
 def _check_evidence(
     check_id: str,
+    obligation_id: str,
     mapped: Sequence[Result],
+    implied: Sequence[Result],
     cat: Mapping[str, CatalogueCheck],
     mapping: ObligationMapping,
     in_scope: frozenset[str] | None,
     targets: Sequence[tuple[str, str]],
 ) -> CheckEvidence:
     own = [r for r in mapped if mapping.origin(r.check_id, cat) == check_id]
-    if in_scope is not None and check_id not in in_scope and not own:
+    # findings of the same check about other aspects (other keys): the check looked at this
+    # aspect too and found nothing wrong with it
+    beside = [r for r in implied if mapping.origin(r.check_id, cat) == check_id]
+    if in_scope is not None and check_id not in in_scope and not own and not beside:
         return CheckEvidence(check_id, "out of scope")
-    if in_scope is None and not own:
+    if in_scope is None and not own and not beside:
         return CheckEvidence(check_id, "no result", detail="did not run in this scan")
     live = [r for r in own if r.status is not Status.SKIPPED]
-    if not live:
+    if not live and not beside:
         skipped = [r for r in own if r.status is Status.SKIPPED]
         if skipped:
             return CheckEvidence(check_id, "skipped", detail=skipped[0].message)
-        return CheckEvidence(check_id, "no result", detail=_conditions(check_id, cat, mapping))
+        return CheckEvidence(
+            check_id, "no result", detail=_conditions(check_id, obligation_id, cat, mapping)
+        )
+    sources = _sources([*live, *beside])
     if any(r.status is Status.FAIL for r in live):
-        return CheckEvidence(check_id, "failed", _sources(live))
+        return CheckEvidence(check_id, "failed", sources)
     if any(r.status is Status.ERROR for r in live):
-        return CheckEvidence(check_id, "at risk", _sources(live), "could not run (error)")
+        return CheckEvidence(check_id, "at risk", sources, "could not run (error)")
     if any(r.status is Status.WAIVED for r in live):
-        return CheckEvidence(check_id, "waived", _sources(live))
+        return CheckEvidence(check_id, "waived", sources)
     spec = cat.get(check_id)
-    if spec is not None and targets:
+    if spec is not None and targets and spec.target == "storefront":
         kind_targets = [name for kind, name in targets if kind == spec.target]
-        covered = {r.target for r in live}
+        covered = {r.target for r in (*live, *beside)}
         missing = [t for t in kind_targets if t not in covered]
-        if missing and spec.target == "storefront":
+        if missing:
             return CheckEvidence(
-                check_id, "no result", _sources(live), "no result on " + ", ".join(missing[:3])
+                check_id, "no result", sources, "no result on " + ", ".join(missing[:3])
             )
-    return CheckEvidence(check_id, "passed", _sources(live))
+    detail = "" if live else "its findings concern other aspects only"
+    return CheckEvidence(check_id, "passed", sources, detail)
 
 
 def _conditions(
-    check_id: str, cat: Mapping[str, CatalogueCheck], mapping: ObligationMapping
+    check_id: str, obligation_id: str, cat: Mapping[str, CatalogueCheck], mapping: ObligationMapping
 ) -> str:
     area = cat[check_id].area if check_id in cat else ""
-    conds = sorted({e.conditions for e in mapping.entries_for(check_id, area) if e.conditions})
+    conds = sorted(
+        {
+            e.conditions
+            for e in mapping.entries_for(check_id, area)
+            if e.conditions and e.obligation == obligation_id
+        }
+    )
     if conds:
         return "no result matched " + " / ".join(conds)
     return "ran, no result"
 
 
 def _sources(results: Sequence[Result]) -> tuple[str, ...]:
-    return tuple(sorted({r.evidence_source.value for r in results if r.status is Status.PASS}))
+    """Where the evidence came from: every result that was evaluated (passes and findings)."""
+    return tuple(
+        sorted(
+            {
+                r.evidence_source.value
+                for r in results
+                if r.status in (Status.PASS, Status.FAIL, Status.WAIVED)
+            }
+        )
+    )
 
 
 def _applicability(
-    condition: str | None, declared: Mapping[str, Any] | None
+    condition: str | None, declared: Mapping[str, Any] | None, mapping: ObligationMapping
 ) -> Mapping[str, Any] | None:
     if condition is None:
         return None
+    if condition.startswith("holds-data:"):
+        return _holds_data(condition, declared, mapping)
     fact = (declared or {}).get(condition)
     if not isinstance(fact, Mapping):
         return {"condition": condition, "applies": None, "because": "not declared"}
@@ -737,6 +789,33 @@ def _applicability(
         "condition": condition,
         "applies": fact.get("value"),
         "because": fact.get("because", ""),
+    }
+
+
+def _holds_data(
+    condition: str, declared: Mapping[str, Any] | None, mapping: ObligationMapping
+) -> Mapping[str, Any]:
+    """Whether the declared data stores hold data of a class (``holds-data:<class>``)."""
+    name = condition.split(":", 1)[1]
+    wanted = mapping.data_classes.get(name, frozenset({name}))
+    held = (declared or {}).get("personal_data")
+    if not held:
+        return {
+            "condition": condition,
+            "applies": None,
+            "because": "no data store declares its personal data",
+        }
+    hits = sorted(wanted & {str(c).lower() for c in held})
+    if hits:
+        return {
+            "condition": condition,
+            "applies": True,
+            "because": f"data stores declare {', '.join(hits)}",
+        }
+    return {
+        "condition": condition,
+        "applies": False,
+        "because": f"no data store declares {name} data (declared: {', '.join(held)})",
     }
 
 
@@ -772,6 +851,7 @@ def _exposure(
     status: MatrixStatus,
     live: Sequence[Result],
     waived: Sequence[Result],
+    applicability: Mapping[str, Any] | None = None,
 ) -> str | None:
     exp = obligation.exposure
     if exp is None:
@@ -781,7 +861,8 @@ def _exposure(
         because = "; ".join(_cause(r) for r in causes[:3])
         return f"{exp.label}: {exp.when_failing}, because {because}"
     if status is MatrixStatus.NOT_APPLICABLE:
-        return f"{exp.label}: not applicable"
+        because = (applicability or {}).get("because", "a declaration takes it out of scope")
+        return f"{exp.label}: {exp.otherwise}, because {because}"
     if status is MatrixStatus.NOT_ASSESSED:
         return f"{exp.label}: unknown, because the evidence is incomplete"
     basis = "declared" if status is MatrixStatus.DECLARED else "checked"

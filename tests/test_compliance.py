@@ -10,6 +10,7 @@ import pytest
 
 from posture._yaml import load_yaml_text
 from posture.compliance import (
+    CatalogueCheck,
     MatrixStatus,
     all_obligations,
     apply_obligations,
@@ -140,6 +141,7 @@ def test_mapping_errors_name_file_and_entry() -> None:
 
 def test_framework_with_duplicate_id_is_rejected() -> None:
     one = {
+        "checked": "2026-11-30",
         "citation": "Art. 1",
         "title": "t",
         "summary": "a summary long enough",
@@ -179,11 +181,27 @@ def result(
     )
 
 
+TLS_ONLY = {
+    "TLS-LEGACY-PROTOCOL": CatalogueCheck("tls", "storefront"),
+    "TLS-WEAK-CIPHER": CatalogueCheck("tls", "storefront"),
+}
+
+
 def row(
-    results: list[Result], obligation: str, expected: dict[str, str] | None = None
+    results: list[Result],
+    obligation: str,
+    expected: dict[str, str] | None = None,
+    catalogue: dict[str, CatalogueCheck] | None = None,
 ) -> MatrixStatus:
     framework = "pci-dss" if obligation.startswith("PCI") else "gdpr"
-    rows = obligation_matrix(apply_obligations(results), framework, expected)
+    rows = obligation_matrix(
+        apply_obligations(results),
+        framework,
+        expected,
+        checks=catalogue
+        if catalogue is not None
+        else {"TLS-LEGACY-PROTOCOL": TLS_ONLY["TLS-LEGACY-PROTOCOL"]},
+    )
     return next(r for r in rows if r.obligation.id == obligation).status
 
 
@@ -194,27 +212,31 @@ def test_status_rules() -> None:
         row([result("TLS-LEGACY-PROTOCOL", Status.FAIL, Severity.LOW)], ob) is MatrixStatus.AT_RISK
     )
     assert row([result("TLS-LEGACY-PROTOCOL", Status.ERROR)], ob) is MatrixStatus.AT_RISK
-    assert row([result("TLS-LEGACY-PROTOCOL", Status.PASS)], ob) is MatrixStatus.MET
+    # Art. 32(1)(a) is only partly covered by checks: never "met", at best partial evidence
+    assert row([result("TLS-LEGACY-PROTOCOL", Status.PASS)], ob) is MatrixStatus.PARTIAL
     assert row([], ob) is MatrixStatus.NOT_ASSESSED
-    # never met on missing evidence: a second expected check did not run
-    expected = {"TLS-LEGACY-PROTOCOL": "tls", "TLS-WEAK-CIPHER": "tls"}
+    # never on missing evidence: a second expected check from the catalogue did not run, even
+    # when the scan's selection (--only) left it out
+    expected = {"TLS-LEGACY-PROTOCOL": "tls"}
     assert (
-        row([result("TLS-LEGACY-PROTOCOL", Status.PASS)], ob, expected) is MatrixStatus.NOT_ASSESSED
+        row([result("TLS-LEGACY-PROTOCOL", Status.PASS)], ob, expected, TLS_ONLY)
+        is MatrixStatus.NOT_ASSESSED
     )
     # a check that could not test ("skipped") is not evidence
     assert row([result("TLS-LEGACY-PROTOCOL", Status.SKIPPED)], ob) is MatrixStatus.NOT_ASSESSED
 
 
-def test_waived_results_do_not_fail_but_are_listed() -> None:
+def test_waived_failures_are_accepted_risk_never_met() -> None:
     results = apply_obligations(
         [
             result("TLS-LEGACY-PROTOCOL", Status.WAIVED, waived=True),
             result("TLS-WEAK-CIPHER", Status.PASS),
         ]
     )
-    rows = {r.obligation.id: r for r in obligation_matrix(results, "gdpr")}
-    assert rows["GDPR-32-1-a"].status is MatrixStatus.MET
+    rows = {r.obligation.id: r for r in obligation_matrix(results, "gdpr", checks=TLS_ONLY)}
+    assert rows["GDPR-32-1-a"].status is MatrixStatus.ACCEPTED_RISK
     assert [r.check_id for r in rows["GDPR-32-1-a"].waived] == ["TLS-LEGACY-PROTOCOL"]
+    assert "waived by" in rows["GDPR-32-1-a"].reason
 
 
 def test_inventory_alone_never_meets_an_area_obligation() -> None:
@@ -239,7 +261,12 @@ def demo_result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def test_known_bad_shop_fails_gdpr_and_ccpa(demo_result: Path, run_cli: RunCli) -> None:
     document = json.loads(demo_result.read_text())
-    assert all(r["obligations"] for r in document["results"])
+    mapping = load_mapping()
+    assert all(
+        r["obligations"] or r["check_id"] in mapping.not_relevant
+        for r in document["results"]
+        if r["status"] == "fail"
+    )
     proc = run_cli("compliance", "--from", str(demo_result), "--format", "json")
     assert proc.returncode == 1
     matrix = {
@@ -251,9 +278,14 @@ def test_known_bad_shop_fails_gdpr_and_ccpa(demo_result: Path, run_cli: RunCli) 
     assert matrix["ccpa"]["CCPA-1798.100-e"] == "failing"
     assert matrix["pci-dss"]["PCI-6.4.3"] == "failing"
     assert matrix["gdpr"]["GDPR-17"] == "failing"  # the demo declares no retention periods
-    assert matrix["gdpr"]["GDPR-14"] == "not assessed"  # no check evidences it
+    # Analytics Co processes in the US, is not declared DPF-certified and has no mechanism
+    assert matrix["gdpr"]["GDPR-44"] == "failing"
+    # the demo's stores hold contact, address and orders: no private right of action exposure
+    assert matrix["ccpa"]["CCPA-1798.150"] == "not applicable"
+    assert "met" not in matrix["pci-dss"].values()
     md = run_cli("compliance", "--from", str(demo_result), "--format", "md", "--framework", "ccpa")
     assert "| Reasonable security |" in md.stdout
+    assert "private right of action exposure: no, because no data store declares" in md.stdout
 
 
 def test_checks_list_and_explain_show_obligations(run_cli: RunCli) -> None:

@@ -66,8 +66,6 @@ def _md(text: str) -> str:
 def row_details(row: MatrixRow) -> list[str]:
     """Lines that explain a row: applicability, exposure, accepted risks, per-check evidence."""
     out = []
-    if row.applicability and row.status is MatrixStatus.NOT_APPLICABLE:
-        out.append(f"declared: {row.applicability.get('because', '')}")
     if row.exposure:
         out.append(row.exposure)
     for r in row.waived:
