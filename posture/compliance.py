@@ -104,6 +104,10 @@ class MappingEntry:
     keys: frozenset[str] | None = None
     data: str | None = None
     page: str | None = None
+    # the finding presupposes the obligation applies (a California notice in the incident plan
+    # matters only to a business holding the data 1798.82 reaches): ignored when a declaration
+    # takes the obligation out of scope, where other findings contradict the declaration
+    only_when_applicable: bool = False
 
     @property
     def conditions(self) -> str:
@@ -164,6 +168,11 @@ class ObligationMapping:
 
     def obligations_for_result(self, result: Result) -> tuple[str, ...]:
         return tuple(dict.fromkeys(e.obligation for e in self.entries_for_result(result)))
+
+    def presupposes(self, result: Result, obligation_id: str) -> bool:
+        """Every entry that maps this result to the obligation presupposes it applies."""
+        entries = [e for e in self.entries_for_result(result) if e.obligation == obligation_id]
+        return bool(entries) and all(e.only_when_applicable for e in entries)
 
     def obligations_implied_by(self, result: Result) -> tuple[str, ...]:
         """Obligations whose keyed entries a finding about another key vouches for: a check that
@@ -505,6 +514,7 @@ def parse_mapping(
                     frozenset(str(k) for k in keys) if keys else None,
                     item.get("data"),
                     item.get("page"),
+                    bool(item.get("only_when_applicable", False)),
                 )
             )
         return tuple(out)
@@ -660,7 +670,10 @@ def obligation_matrix(
             implied.setdefault(oid, []).append(result)
     rows = []
     for obligation in frameworks[framework].obligations:
+        applicability = _applicability(mapping.applicability.get(obligation.id), declared, mapping)
         mapped = by_obligation.get(obligation.id, [])
+        if applicability is not None and applicability.get("applies") is False:
+            mapped = [r for r in mapped if not mapping.presupposes(r, obligation.id)]
         expected = {
             cid for cid, c in cat.items() if obligation.id in mapping.obligations_for(cid, c.area)
         }
@@ -681,7 +694,6 @@ def obligation_matrix(
         waived = tuple(r for r in mapped if r.status is Status.WAIVED)
         live = tuple(r for r in mapped if r.status is not Status.WAIVED)
         coverage = mapping.coverage_of(obligation.id)
-        applicability = _applicability(mapping.applicability.get(obligation.id), declared, mapping)
         status = _status(live, waived, evidence, coverage, applicability)
         rows.append(
             MatrixRow(

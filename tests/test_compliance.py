@@ -324,3 +324,34 @@ def test_a_slip_in_shipped_data_is_still_reported_with_its_schema_message() -> N
         parse_framework(load_yaml_text(text, "x.yaml"), "x.yaml", {}, validate=False)
     with pytest.raises(ConfigError, match=r"x.yaml:6: .*required"):
         parse_framework(load_yaml_text(text, "x.yaml"), "x.yaml", {})
+
+
+def test_every_obligation_names_its_official_source_and_the_date_checked() -> None:
+    """Read from the files, not the loader: a missing field must fail here by name."""
+    import datetime as dt
+
+    root = Path(__file__).resolve().parent.parent / "policies" / "frameworks"
+    official = (
+        "https://eur-lex.europa.eu/",
+        "https://leginfo.legislature.ca.gov/",
+        "https://cppa.ca.gov/",
+        "https://www.pcisecuritystandards.org/",
+    )
+    seen = 0
+    for path in sorted(root.glob("*.yaml")):
+        data = load_yaml_text(path.read_text(encoding="utf-8"), path.name)
+        for item in [*data["obligations"], *(data.get("not_in_matrix") or [])]:
+            seen += 1
+            where = f"{path.name}: {item.get('id') or item.get('citation')}"
+            assert str(item.get("url", "")).startswith(official), where
+            checked = item.get("checked")
+            assert checked, f"{where}: no date checked"
+            assert dt.date.fromisoformat(str(checked)) <= dt.date(2026, 11, 30), where
+    assert seen > 80
+
+
+def test_no_dead_rows_every_obligation_has_checks_behind_it() -> None:
+    from posture.compliance import expected_checks
+
+    dead = [oid for oid in all_obligations() if not expected_checks(oid)]
+    assert dead == []
