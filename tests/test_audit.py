@@ -132,7 +132,14 @@ def test_quarterly_report_content(sqlite_url: str) -> None:
     ]  # expires before 2027-01-01
     gdpr = next(m for m in report["matrices"] if m["id"] == "gdpr")
     row = next(r for r in gdpr["rows"] if r["id"] == "GDPR-32-1-a")
-    assert (row["previous_status"], row["status"], row["changed"]) == ("failing", "met", True)
+    # the TLS failure is fixed, but the HSTS failure is waived: an accepted risk, never "met"
+    assert (row["previous_status"], row["status"], row["changed"]) == (
+        "failing",
+        "accepted risk",
+        True,
+    )
+    assert [a["check_id"] for a in row["accepted_risks"]] == ["WEB-HSTS"]
+    assert row["coverage"] == "partial" and row["evidence_sources"] == ["observed"]
     assert len(report["evidence"]) == 2 and all(len(e["digest"]) == 64 for e in report["evidence"])
 
 
@@ -300,8 +307,19 @@ def test_oscal_validates_against_the_official_schema(rendered: dict[str, Path]) 
     document = json.loads(rendered["oscal"].read_text())
     errors = list(validator_class(schema).iter_errors(document))
     assert errors == []
-    findings = document["assessment-results"]["results"][0]["findings"]
-    assert any(f["target"]["status"]["state"] == "satisfied" for f in findings)
+    result = document["assessment-results"]["results"][0]
+    findings = result["findings"]
+    for f in findings:
+        props = {p["name"]: p["value"] for p in f["props"]}
+        # findings carry the status, coverage and evidence; only "met" is satisfied
+        assert {"posture-status", "coverage", "evidence-sources", "source-checked"} <= set(props)
+        assert (f["target"]["status"]["state"] == "satisfied") == (props["posture-status"] == "met")
+    statuses = {p["value"] for f in findings for p in f["props"] if p["name"] == "posture-status"}
+    assert {"accepted risk", "not assessed"} <= statuses
+    # observations carry where their evidence came from
+    for o in result["observations"]:
+        sources = [p["value"] for p in o.get("props", []) if p["name"] == "evidence-source"]
+        assert sources and sources[0] in ("observed", "declared", "attested")
 
 
 def test_sign_verify_and_tamper(rendered: dict[str, Path], tmp_path: Path, run_cli: RunCli) -> None:
