@@ -355,3 +355,21 @@ def test_no_dead_rows_every_obligation_has_checks_behind_it() -> None:
 
     dead = [oid for oid in all_obligations() if not expected_checks(oid)]
     assert dead == []
+
+
+def test_compliance_doc_is_generated_from_the_data() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, str(root / "tools" / "gen_compliance_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = (root / "docs" / "compliance.md").read_text(encoding="utf-8")
+    for oid in all_obligations():
+        assert f"| {oid} |" in doc, oid
