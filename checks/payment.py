@@ -117,7 +117,13 @@ def debit_accepted(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]
 def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
     for m in facts.numbers:
         location = Location(str(facts.root) + "/" + m.path, m.line, m.line)
-        evidence = {"masked": m.masked, "brand": m.brand, "test_number": m.test_number}
+        evidence: dict[str, object] = {
+            "masked": m.masked,
+            "brand": m.brand,
+            "test_number": m.test_number,
+        }
+        if not m.test_number:
+            evidence["personal_data"] = ["card"]  # what the data is, for the obligation mapping
         if m.test_number:
             yield Outcome.fail(
                 f"well-known test card number {m.masked}",
@@ -142,7 +148,7 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
         yield Outcome.fail(
             f"card-data column '{c.column}'" + (" (CVV must never be stored)" if sensitive else ""),
             location=Location(str(facts.root) + "/" + c.path, c.line, c.line),
-            evidence={"column": c.column},
+            evidence={"column": c.column, "personal_data": ["card"]},
             severity=Severity.CRITICAL if sensitive else Severity.HIGH,
             key=f"{c.path}:{c.column}",
         )

@@ -663,6 +663,16 @@ def obligation_matrix(
     in_scope = frozenset(check_areas) if check_areas else None
     by_obligation: dict[str, list[Result]] = {}
     implied: dict[str, list[Result]] = {}
+    # data the scan itself found (card-data columns in the repository ...): a declaration that
+    # no store holds such data cannot take an obligation out of scope against it
+    observed: dict[str, list[str]] = {}
+    for result in results:
+        if (
+            result.status in (Status.FAIL, Status.WAIVED)
+            and result.evidence_source is EvidenceSource.OBSERVED
+        ):
+            for category in data_categories(result):
+                observed.setdefault(category, []).append(result.check_id)
     for result in results:
         for oid in mapping.obligations_for_result(result):
             by_obligation.setdefault(oid, []).append(result)
@@ -670,7 +680,9 @@ def obligation_matrix(
             implied.setdefault(oid, []).append(result)
     rows = []
     for obligation in frameworks[framework].obligations:
-        applicability = _applicability(mapping.applicability.get(obligation.id), declared, mapping)
+        applicability = _applicability(
+            mapping.applicability.get(obligation.id), declared, mapping, observed
+        )
         mapped = by_obligation.get(obligation.id, [])
         if applicability is not None and applicability.get("applies") is False:
             mapped = [r for r in mapped if not mapping.presupposes(r, obligation.id)]
@@ -788,12 +800,15 @@ def _sources(results: Sequence[Result]) -> tuple[str, ...]:
 
 
 def _applicability(
-    condition: str | None, declared: Mapping[str, Any] | None, mapping: ObligationMapping
+    condition: str | None,
+    declared: Mapping[str, Any] | None,
+    mapping: ObligationMapping,
+    observed: Mapping[str, Sequence[str]] | None = None,
 ) -> Mapping[str, Any] | None:
     if condition is None:
         return None
     if condition.startswith("holds-data:"):
-        return _holds_data(condition, declared, mapping)
+        return _holds_data(condition, declared, mapping, observed or {})
     fact = (declared or {}).get(condition)
     if not isinstance(fact, Mapping):
         return {"condition": condition, "applies": None, "because": "not declared"}
@@ -805,11 +820,23 @@ def _applicability(
 
 
 def _holds_data(
-    condition: str, declared: Mapping[str, Any] | None, mapping: ObligationMapping
+    condition: str,
+    declared: Mapping[str, Any] | None,
+    mapping: ObligationMapping,
+    observed: Mapping[str, Sequence[str]],
 ) -> Mapping[str, Any]:
-    """Whether the declared data stores hold data of a class (``holds-data:<class>``)."""
+    """Whether the business holds data of a class (``holds-data:<class>``): what the data
+    stores declare, and what the scan found whatever they declare."""
     name = condition.split(":", 1)[1]
     wanted = mapping.data_classes.get(name, frozenset({name}))
+    found = sorted(wanted & set(observed))
+    if found:
+        checks = sorted({c for f in found for c in observed[f]})
+        return {
+            "condition": condition,
+            "applies": True,
+            "because": f"the scan found {', '.join(found)} data ({', '.join(checks)})",
+        }
     held = (declared or {}).get("personal_data")
     if not held:
         return {
@@ -876,6 +903,11 @@ def _exposure(
         because = (applicability or {}).get("because", "a declaration takes it out of scope")
         return f"{exp.label}: {exp.otherwise}, because {because}"
     if status is MatrixStatus.NOT_ASSESSED:
+        if applicability and applicability.get("applies"):
+            return (
+                f"{exp.label}: unknown, because {applicability.get('because')} and no check "
+                "shows whether it is encrypted where it is kept"
+            )
         return f"{exp.label}: unknown, because the evidence is incomplete"
     basis = "declared" if status is MatrixStatus.DECLARED else "checked"
     return f"{exp.label}: {exp.otherwise}, because no {basis} data store fails it"

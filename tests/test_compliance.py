@@ -280,12 +280,14 @@ def test_known_bad_shop_fails_gdpr_and_ccpa(demo_result: Path, run_cli: RunCli) 
     assert matrix["gdpr"]["GDPR-17"] == "failing"  # the demo declares no retention periods
     # Analytics Co processes in the US, is not declared DPF-certified and has no mechanism
     assert matrix["gdpr"]["GDPR-44"] == "failing"
-    # the demo's stores hold contact, address and orders: no private right of action exposure
-    assert matrix["ccpa"]["CCPA-1798.150"] == "not applicable"
+    # the demo's stores declare contact, address and orders, but its repository has card_number
+    # and cvv columns: the exposure cannot be ruled out, and the California notice duties apply
+    assert matrix["ccpa"]["CCPA-1798.150"] == "not assessed"
+    assert matrix["ccpa"]["CIV-1798.82"] == "failing"
     assert "met" not in matrix["pci-dss"].values()
     md = run_cli("compliance", "--from", str(demo_result), "--format", "md", "--framework", "ccpa")
     assert "| Reasonable security |" in md.stdout
-    assert "private right of action exposure: no, because no data store declares" in md.stdout
+    assert "private right of action exposure: unknown, because the scan found card" in md.stdout
 
 
 def test_checks_list_and_explain_show_obligations(run_cli: RunCli) -> None:
