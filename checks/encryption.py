@@ -79,6 +79,14 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         for r in facts.results
         if r.target_kind.value == "iac" and r.status is Status.FAIL and r.area is Area.ENCRYPTION
     ]
+    compared = [
+        s
+        for s in ctx.config.controls.data_stores
+        if s.encryption and s.encryption.enabled and s.iac_resources
+    ]
+    if not compared:
+        yield Outcome.skip("no data store is declared encrypted with iac_resources to compare")
+        return
     for index, store in enumerate(ctx.config.controls.data_stores):
         if not (store.encryption and store.encryption.enabled and store.iac_resources):
             continue

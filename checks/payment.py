@@ -148,7 +148,10 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
         yield Outcome.fail(
             f"card-data column '{c.column}'" + (" (CVV must never be stored)" if sensitive else ""),
             location=Location(str(facts.root) + "/" + c.path, c.line, c.line),
-            evidence={"column": c.column, "personal_data": ["card"]},
+            evidence={
+                "column": c.column,
+                "personal_data": ["card-verification-code" if sensitive else "card"],
+            },
             severity=Severity.CRITICAL if sensitive else Severity.HIGH,
             key=f"{c.path}:{c.column}",
         )

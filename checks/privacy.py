@@ -143,11 +143,15 @@ def tracking_without_opt_out(facts: ScanFacts, ctx: CheckContext) -> Iterator[Ou
         for r in facts.results
         if r.check_id == "PRIV-OPT-OUT" and "link_found" in r.evidence
     }
-    for inv in (
+    inventories = [
         r
         for r in facts.results
         if r.check_id == "WEB-THIRD-PARTY-INVENTORY" and r.status is Status.PASS
-    ):
+    ]
+    if not inventories:
+        yield Outcome.skip("no storefront inventory in this scan (no storefront scanned)")
+        return
+    for inv in inventories:
         trackers = [
             o["origin"]
             for o in inv.evidence.get("origins", [])
