@@ -86,8 +86,9 @@ def as_markdown(matrices: Sequence[FrameworkMatrix]) -> str:
         out.append("| --- | --- | --- | --- | --- | --- |")
         for row in ordered(m.rows):
             why = "; ".join([row.reason, *row_details(row)])
+            kind = " (exposure)" if row.obligation.kind == "exposure" else ""
             out.append(
-                f"| {_md(row.obligation.title)} | [{_md(row.obligation.citation)}]"
+                f"| {_md(row.obligation.title)}{kind} | [{_md(row.obligation.citation)}]"
                 f"({row.obligation.url}) | {row.status.value} | {row.coverage.level} "
                 f"| {', '.join(row.evidence_sources) or '-'} | {_md(why)} |"
             )
@@ -106,9 +107,10 @@ def as_terminal(matrices: Sequence[FrameworkMatrix], verbose: bool = False) -> s
             out.append(f"  {line}")
         for row in ordered(m.rows):
             sources = ", ".join(row.evidence_sources) or "no evidence"
+            kind = " (exposure)" if row.obligation.kind == "exposure" else ""
             out.append(
                 f"  {row.status.value.upper():<37} {row.obligation.id:<18} "
-                f"{row.obligation.citation:<34} {row.obligation.title}"
+                f"{row.obligation.citation:<34} {row.obligation.title}{kind}"
             )
             pad = " " * 39
             out.append(f"{pad}coverage {row.coverage.level}; evidence: {sources}")
