@@ -445,3 +445,24 @@ def test_over_claims_the_issue_lists_are_gone() -> None:
     assert {"GDPR-14", "CCPA-1798.110"} <= notice
     store = keyed("ENC-DATASTORE-AT-REST", Area.ENCRYPTION, "off", {"personal_data": ["card"]})
     assert {"CIV-1798.81.5", "CCPA-1798.100-e", "GDPR-5-1-f", "PCI-3.5.1"} <= obligations(store)
+
+
+def test_matrix_text_masks_card_numbers_and_drops_terminal_escapes() -> None:
+    from posture.compliance import build_matrices
+    from posture.render import _matrix
+
+    hostile = Result(
+        "TLS-LEGACY-PROTOCOL",
+        "t",
+        Area.TLS,
+        Severity.HIGH,
+        Status.WAIVED,
+        "https://shop",
+        TargetKind.STOREFRONT,
+        message="\x1b[2J4111111111111111",
+        waiver=Waiver("\x1b]0;owned\x07card 4000056655665556 | ok", "test", "ciso", "2027-01-31"),
+    )
+    matrices = build_matrices(apply_obligations([hostile]), ["gdpr"])
+    for text in (_matrix.as_terminal(matrices, verbose=True), _matrix.as_markdown(matrices)):
+        assert "\x1b" not in text and "\x07" not in text
+        assert "4000056655665556" not in text and "400005******5556" in text

@@ -4,6 +4,7 @@ evidence source, applicability declaration, exposure and accepted risk is shown 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from posture.compliance import (
     status_counts,
     waiver_line,
 )
+from posture.render._common import mask
 
 _ORDER = {
     MatrixStatus.FAILING: 0,
@@ -48,7 +50,7 @@ def applicability_line(m: FrameworkMatrix) -> str | None:
         a.get("applies")
     ]
     due = f"; first certification due {a['first_due']}" if a.get("first_due") else ""
-    return f"{applies}: {a.get('because', '')}{due} [{a.get('source', '')}]"
+    return _clean(f"{applies}: {a.get('because', '')}{due} [{a.get('source', '')}]")
 
 
 def as_json(matrices: Sequence[FrameworkMatrix]) -> str:
@@ -59,8 +61,17 @@ def as_json(matrices: Sequence[FrameworkMatrix]) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(text: str) -> str:
+    """External text (messages from storefronts and files, waiver reasons): card numbers and
+    secrets masked, control characters (terminal escapes) dropped."""
+    return _CONTROL.sub("", mask(str(text)))
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    return _clean(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
 def row_details(row: MatrixRow) -> list[str]:
@@ -115,11 +126,11 @@ def as_terminal(matrices: Sequence[FrameworkMatrix], verbose: bool = False) -> s
             pad = " " * 39
             out.append(f"{pad}coverage {row.coverage.level}; evidence: {sources}")
             if row.reason:
-                out.append(f"{pad}{row.reason}")
+                out.append(f"{pad}{_clean(row.reason)}")
             for detail in row_details(row):
-                out.append(f"{pad}{detail}")
+                out.append(f"{pad}{_clean(detail)}")
             if verbose:
                 for e in row.evidence:
-                    out.append(f"{pad}  {e.check_id}: {e.label}")
+                    out.append(f"{pad}  {e.check_id}: {_clean(e.label)}")
         out.append("")
     return "\n".join(out)

@@ -44,7 +44,9 @@ def to_html(report: dict[str, Any]) -> str:
 
 
 def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    from posture.render._common import mask
+
+    return mask(str(text)).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
 def to_markdown(report: dict[str, Any]) -> str:
