@@ -142,9 +142,18 @@ class ObligationMapping:
     coverage: Mapping[str, Coverage] = field(default_factory=dict)
     applicability: Mapping[str, str] = field(default_factory=dict)
     engine_rule_checks: Mapping[str, str] = field(default_factory=dict)
+    _memo: dict[tuple[str, str], list[MappingEntry]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def entries_for(self, check_id: str, area: str) -> list[MappingEntry]:
         """Every entry of a check, whatever its conditions (what the check can evidence)."""
+        key = (check_id, area)
+        if key not in self._memo:
+            self._memo[key] = self._entries_for(check_id, area)
+        return self._memo[key]
+
+    def _entries_for(self, check_id: str, area: str) -> list[MappingEntry]:
         if check_id in self.not_relevant:
             return []
         entries = list(self.checks.get(check_id, ()))
@@ -600,6 +609,7 @@ class CatalogueCheck:
     target: str  # a TargetKind value
 
 
+@functools.lru_cache(maxsize=1)
 def catalogue() -> dict[str, CatalogueCheck]:
     """Every check this installation knows (built-ins and plugins), whatever the scan selected."""
     from posture.registry import load_registry
@@ -629,6 +639,35 @@ def expected_checks(
 
 
 @dataclass(frozen=True)
+class ResultIndex:
+    """Results by the obligations they map to (and vouch for), computed once per scan."""
+
+    by_obligation: Mapping[str, list[Result]]
+    implied: Mapping[str, list[Result]]
+    # data the scan itself found (card-data columns in the repository ...): a declaration that
+    # no store holds such data cannot take an obligation out of scope against it
+    observed: Mapping[str, list[str]]
+
+    @classmethod
+    def of(cls, results: Sequence[Result], mapping: ObligationMapping) -> ResultIndex:
+        by_obligation: dict[str, list[Result]] = {}
+        implied: dict[str, list[Result]] = {}
+        observed: dict[str, list[str]] = {}
+        for result in results:
+            if (
+                result.status in (Status.FAIL, Status.WAIVED)
+                and result.evidence_source is EvidenceSource.OBSERVED
+            ):
+                for category in data_categories(result):
+                    observed.setdefault(category, []).append(result.check_id)
+            for oid in mapping.obligations_for_result(result):
+                by_obligation.setdefault(oid, []).append(result)
+            for oid in mapping.obligations_implied_by(result):
+                implied.setdefault(oid, []).append(result)
+        return cls(by_obligation, implied, observed)
+
+
+@dataclass(frozen=True)
 class ScanScope:
     """What a scan covered: the checks it selected that had a target (``None``: unknown, as in
     a saved scan from an older posture), and its targets as (kind, name)."""
@@ -646,6 +685,7 @@ def obligation_matrix(
     declared: Mapping[str, Any] | None = None,
     targets: Sequence[tuple[str, str]] = (),
     checks: Mapping[str, CatalogueCheck] | None = None,
+    index: ResultIndex | None = None,
 ) -> list[MatrixRow]:
     """One row per obligation of ``framework``, with the statuses defined in this module.
 
@@ -661,23 +701,19 @@ def obligation_matrix(
     mapping = mapping or load_mapping()
     cat = dict(checks) if checks is not None else catalogue()
     in_scope = frozenset(check_areas) if check_areas else None
-    by_obligation: dict[str, list[Result]] = {}
-    implied: dict[str, list[Result]] = {}
-    # data the scan itself found (card-data columns in the repository ...): a declaration that
-    # no store holds such data cannot take an obligation out of scope against it
-    observed: dict[str, list[str]] = {}
-    for result in results:
-        if (
-            result.status in (Status.FAIL, Status.WAIVED)
-            and result.evidence_source is EvidenceSource.OBSERVED
-        ):
-            for category in data_categories(result):
-                observed.setdefault(category, []).append(result.check_id)
-    for result in results:
-        for oid in mapping.obligations_for_result(result):
-            by_obligation.setdefault(oid, []).append(result)
-        for oid in mapping.obligations_implied_by(result):
-            implied.setdefault(oid, []).append(result)
+    index = index or ResultIndex.of(results, mapping)
+    by_obligation, implied, observed = index.by_obligation, index.implied, index.observed
+    expected_by: dict[str, set[str]] = {}
+    for cid, c in cat.items():
+        for oid in mapping.obligations_for(cid, c.area):
+            expected_by.setdefault(oid, set()).add(cid)
+    origin: dict[str, str] = {}
+
+    def origin_of(check_id: str) -> str:
+        if check_id not in origin:
+            origin[check_id] = mapping.origin(check_id, cat)
+        return origin[check_id]
+
     rows = []
     for obligation in frameworks[framework].obligations:
         applicability = _applicability(
@@ -686,16 +722,19 @@ def obligation_matrix(
         mapped = by_obligation.get(obligation.id, [])
         if applicability is not None and applicability.get("applies") is False:
             mapped = [r for r in mapped if not mapping.presupposes(r, obligation.id)]
-        expected = {
-            cid for cid, c in cat.items() if obligation.id in mapping.obligations_for(cid, c.area)
-        }
-        expected |= {mapping.origin(r.check_id, cat) for r in mapped}
+        own: dict[str, list[Result]] = {}
+        for r in mapped:
+            own.setdefault(origin_of(r.check_id), []).append(r)
+        beside: dict[str, list[Result]] = {}
+        for r in implied.get(obligation.id, []):
+            beside.setdefault(origin_of(r.check_id), []).append(r)
+        expected = expected_by.get(obligation.id, set()) | set(own)
         evidence = tuple(
             _check_evidence(
                 cid,
                 obligation.id,
-                mapped,
-                implied.get(obligation.id, []),
+                own.get(cid, []),
+                beside.get(cid, []),
                 cat,
                 mapping,
                 in_scope,
@@ -734,10 +773,10 @@ def _check_evidence(
     in_scope: frozenset[str] | None,
     targets: Sequence[tuple[str, str]],
 ) -> CheckEvidence:
-    own = [r for r in mapped if mapping.origin(r.check_id, cat) == check_id]
+    own = mapped  # this check's results that map to the obligation
     # findings of the same check about other aspects (other keys): the check looked at this
     # aspect too and found nothing wrong with it
-    beside = [r for r in implied if mapping.origin(r.check_id, cat) == check_id]
+    beside = implied
     if in_scope is not None and check_id not in in_scope and not own and not beside:
         return CheckEvidence(check_id, "out of scope")
     if in_scope is None and not own and not beside:
@@ -1057,10 +1096,11 @@ def build_matrices(
     """Every requested framework's matrix over one set of results (a scan, a period's end)."""
     frameworks = load_frameworks()
     cat = catalogue()
+    index = ResultIndex.of(results, load_mapping())
     out = []
     for fid in framework_ids:
         rows = obligation_matrix(
-            results, fid, check_areas, declared=declared, targets=targets, checks=cat
+            results, fid, check_areas, declared=declared, targets=targets, checks=cat, index=index
         )
         out.append(
             FrameworkMatrix(
