@@ -487,3 +487,33 @@ def test_a_scan_killed_with_sigkill_leaves_the_database_consistent(sqlite_url: s
         declared = dict(conn.execute(select(scans_table.c.id, scans_table.c.result_count)).all())
     assert declared and counts == declared  # every scan complete, no partial one
     history.record(scan_at("2026-11-02T10:00:00", [result("CHK-0", Status.PASS)]))  # still writable
+
+
+def test_report_reads_declarations_for_the_cybersecurity_audit_section(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    db = tmp_path / "h.sqlite"
+    history_of_three_scans(f"sqlite:///{db}")
+    config = tmp_path / "posture.yaml"
+    config.write_text(
+        "version: 1\ncontrols:\n  business:\n    annual_revenue_usd: 150000000\n"
+        "    consumers: 260000\n    sensitive_data_consumers: 0\n"
+        "    revenue_share_selling_sharing_percent: 0\n"
+    )
+    for fmt in ("json", "html", "md"):
+        out = tmp_path / f"q4.{fmt}"
+        made = run_cli(
+            "report", "--db", str(db), "--period", "2026-Q4", "-c", str(config),
+            "--format", fmt, "-o", str(out),
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    data = json.loads((tmp_path / "q4.json").read_text())
+    audit = next(m for m in data["matrices"] if m["id"] == "ccpa-cyber-audit")
+    assert audit["applicability"]["applies"] is True
+    assert audit["applicability"]["first_due"] == "2028-04-01"
+    assert all(row["expected_checks"] for row in audit["rows"])
+    html = (tmp_path / "q4.html").read_text()
+    assert "CCPA cybersecurity audit readiness" in html and "2028-04-01" in html
+    assert "accepted risk" in html and "coverage" in html.lower()
+    md = (tmp_path / "q4.md").read_text()
+    assert "first certification due 2028-04-01" in md and "| coverage |" in md

@@ -283,6 +283,15 @@ def test_known_bad_shop_fails_gdpr_and_ccpa(demo_result: Path, run_cli: RunCli) 
     assert matrix["ccpa"]["CCPA-1798.150"] == "not assessed"
     assert matrix["ccpa"]["CIV-1798.82"] == "failing"
     assert "met" not in matrix["pci-dss"].values()
+    # the demo declares its business figures: the cybersecurity audit applies, first due 2029
+    audit = next(
+        fw for fw in json.loads(proc.stdout)["frameworks"] if fw["id"] == "ccpa-cyber-audit"
+    )
+    assert audit["applicability"]["applies"] is True
+    assert audit["applicability"]["first_due"] == "2029-04-01"
+    terminal = run_cli("compliance", "--from", str(demo_result), "--evidence").stdout
+    for label in ("coverage partial", "evidence: ", "not assessed (", "(exposure)"):
+        assert label in terminal, label
     md = run_cli("compliance", "--from", str(demo_result), "--format", "md", "--framework", "ccpa")
     assert "| Reasonable security |" in md.stdout
     assert "private right of action exposure: unknown, because the scan found card" in md.stdout
