@@ -53,12 +53,14 @@ def at_rest(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 source=DECLARED,
                 key="keys",
                 severity=Severity.MEDIUM,
+                evidence={"personal_data": store.personal_data},
             )
         else:
             yield Outcome.passed(
                 f"{store.name}: encrypted, keys in {enc.key_management or 'unspecified'}",
                 resource=store.name,
                 source=DECLARED,
+                evidence={"personal_data": store.personal_data},
             )
 
 
@@ -92,20 +94,62 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         if r.target_kind.value == "iac" and r.status is Status.FAIL and r.area is Area.ENCRYPTION
     ]
     live = [r for r in facts.results if r.target_kind.value == "cloud" and r.area is Area.ENCRYPTION]
+    compared = [
+        s
+        for s in ctx.config.controls.data_stores
+        if s.encryption and s.encryption.enabled and (s.iac_resources or s.cloud_resources)
+    ]
+    if not compared:
+        yield Outcome.skip(
+            "no data store is declared encrypted with iac_resources or cloud_resources to compare"
+        )
+        return
     for index, store in enumerate(ctx.config.controls.data_stores):
-        if not (store.encryption and store.encryption.enabled):
-            continue
-        if not (store.iac_resources or store.cloud_resources):
+        if store not in compared:
             continue
         coded = [r for r in failing if r.resource in store.iac_resources]
-        running = [r for r in live if _runs_as(r.resource, store.cloud_resources)]
+        seen = [
+            r
+            for r in facts.results
+            if r.target_kind.value == "iac"
+            and r.area is Area.ENCRYPTION
+            and r.resource in store.iac_resources
+            and r.status in (Status.PASS, Status.FAIL, Status.WAIVED)
+        ]
+        running = [
+            r
+            for r in live
+            if _runs_as(r.resource, store.cloud_resources)
+            and r.status in (Status.PASS, Status.FAIL, Status.WAIVED)
+        ]
         running_fail = [r for r in running if r.status is Status.FAIL and _contradicts(store, r)]
         code_state = "; ".join(f"{r.check_id} fails for {r.resource}" for r in coded) or (
-            "agrees" if store.iac_resources else "not in the IaC scanned"
+            "agrees" if seen else "not in the IaC scanned"
         )
         run_state = "; ".join(f"{r.check_id} fails" for r in running_fail) or (
             "agrees" if running else "not observed"
         )
+        if not seen and not running:
+            yield Outcome.skip(
+                f"{store.name}: no encryption rule of the scanned IaC or the live account looked "
+                f"at {', '.join(store.iac_resources + store.cloud_resources)}",
+                key=store.name,
+            )
+        elif not coded and not running_fail:
+            yield Outcome.passed(
+                f"{store.name}: nothing contradicts the declaration (coded: {code_state}; "
+                f"running: {run_state})",
+                resource=store.name,
+                key=store.name,
+                # parsed IaC and the live account are both observed evidence
+                source=EvidenceSource.OBSERVED,
+                evidence={
+                    "personal_data": store.personal_data,
+                    "declared": "encrypted",
+                    "coded": code_state,
+                    "running": run_state,
+                },
+            )
         for r in coded + running_fail:
             side = "the IaC" if r in coded else "the live account"
             yield Outcome.fail(
@@ -115,6 +159,7 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 location=where(ctx, "data_stores", index),
                 source=r.evidence_source,
                 evidence={
+                    "personal_data": store.personal_data,
                     "declared": "encrypted",
                     "coded": code_state,
                     "running": run_state,

@@ -60,6 +60,8 @@ def stores_card_data(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcom
             key="pan",
             location=where(ctx, "payments", "stores_pan"),
         )
+    if not pay.stores_cvv and not pay.stores_pan:
+        yield Outcome.passed("no card numbers or CVV stored", source=DECLARED)
 
 
 @check(
@@ -137,7 +139,13 @@ def _in_repository(ctx: CheckContext, path: str) -> str:
 def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
     for m in facts.numbers:
         location = Location(_in_repository(ctx, m.path), m.line, m.line)
-        evidence = {"masked": m.masked, "brand": m.brand, "test_number": m.test_number}
+        evidence: dict[str, object] = {
+            "masked": m.masked,
+            "brand": m.brand,
+            "test_number": m.test_number,
+        }
+        if not m.test_number:
+            evidence["personal_data"] = ["card"]  # what the data is, for the obligation mapping
         if m.test_number:
             yield Outcome.fail(
                 f"well-known test card number {m.masked}",
@@ -172,6 +180,7 @@ def card_data_in_repo(facts: CardFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 "kind": c.kind or ("cvv" if sensitive else "pan"),
                 "framework": c.framework,
                 "table": c.table,
+                "personal_data": ["card-verification-code" if sensitive else "card"],
             },
             severity=Severity.CRITICAL if sensitive else Severity.HIGH,
             key=f"{c.path}:{c.column}",

@@ -55,14 +55,16 @@ def policy_content(facts: PrivacyWebFacts, ctx: CheckContext) -> Iterator[Outcom
     missing = [
         t for t, phrases in topics.items() if not any(str(p).lower() in text for p in phrases)
     ]
-    if missing:
+    # one finding per missing topic: each topic maps to its own obligations (the right to
+    # correct to CCPA 1798.106, non-discrimination to 1798.125, ...)
+    for topic in missing:
         yield Outcome.fail(
-            f"the policy does not cover: {', '.join(missing)}",
+            f"the policy does not cover: {topic}",
             resource=facts.policy.url,
-            evidence={"missing": missing, "url": facts.policy.url},
-            key="topics",
+            evidence={"missing": missing, "url": facts.policy.url, "topic": topic},
+            key=f"topic:{topic}",
         )
-    else:
+    if not missing:
         yield Outcome.passed("every required topic is covered", resource=facts.policy.url)
 
 
@@ -97,26 +99,36 @@ def opt_out(facts: PrivacyWebFacts, ctx: CheckContext) -> Iterator[Outcome]:
         }
         if home.text is None:
             yield Outcome.error(f"{home.url}: {home.error}", resource=home.url)
-        elif sells and not link:
-            yield Outcome.fail(
-                "sells or shares personal information but the homepage has no opt-out link",
-                resource=home.url,
-                evidence=evidence,
-                key="link",
-            )
-        elif sells and not gpc_ok:
-            yield Outcome.fail(
-                "no /.well-known/gpc.json declaring support for Global Privacy Control",
-                resource=home.url,
-                evidence=evidence,
-                key="gpc",
-                severity=Severity.MEDIUM,
+        elif sells and not (link and gpc_ok):
+            # both looked at, each its own finding: the link and the signal are separate duties
+            if not link:
+                yield Outcome.fail(
+                    "sells or shares personal information but the homepage has no opt-out link",
+                    resource=home.url,
+                    evidence=evidence,
+                    key="link",
+                )
+            if not gpc_ok:
+                yield Outcome.fail(
+                    "no /.well-known/gpc.json declaring support for Global Privacy Control",
+                    resource=home.url,
+                    evidence=evidence,
+                    key="gpc",
+                    severity=Severity.MEDIUM,
+                )
+        elif sells:
+            yield Outcome.passed(
+                "opt-out link and GPC resource present", resource=home.url, evidence=evidence
             )
         else:
+            # nothing about the page was judged: the pass rests on the declaration alone, and
+            # maps to no obligation (the matrix shows them "not applicable", with the declaration)
             yield Outcome.passed(
-                "opt-out link and GPC resource present" if sells else "no sale or sharing declared",
+                "no sale or sharing declared",
                 resource=home.url,
                 evidence=evidence,
+                source=DECLARED,
+                key="not-selling",
             )
 
 
@@ -139,17 +151,29 @@ def tracking_without_opt_out(facts: ScanFacts, ctx: CheckContext) -> Iterator[Ou
         for r in facts.results
         if r.check_id == "PRIV-OPT-OUT" and "link_found" in r.evidence
     }
-    for inv in inventories(facts.results):
+    found = inventories(facts.results)
+    if not found:
+        yield Outcome.skip("no storefront inventory in this scan (no storefront scanned)")
+        return
+    for inv in found:
         trackers = [
             o["origin"]
             for o in inv.evidence.get("origins", [])
             if any(h in (urlsplit(o["origin"]).hostname or "") for h in hosts)
         ]
-        if trackers and not any(
-            link_of.get(k) for k in link_of if k and k.rstrip("/") == inv.target.rstrip("/")
-        ):
+        link = any(link_of.get(k) for k in link_of if k and k.rstrip("/") == inv.target.rstrip("/"))
+        if trackers and not link:
             yield Outcome.fail(
                 f"{inv.target} loads {', '.join(trackers)} but shows no opt-out link",
+                resource=inv.target,
+                evidence={"trackers": trackers, "source": source_of(inv)},
+                key=inv.target,
+            )
+        else:
+            yield Outcome.passed(
+                f"{inv.target}: opt-out link shown beside {len(trackers)} trackers"
+                if trackers
+                else f"{inv.target} loads no known advertising or tracking origin",
                 resource=inv.target,
                 evidence={"trackers": trackers, "source": source_of(inv)},
                 key=inv.target,
@@ -182,6 +206,43 @@ def retention(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
         )
 
 
+# What the plan must say (key, what, severity, patterns that must all match the lowered text).
+_PLAN_DUTIES: tuple[tuple[str, str, Severity, tuple[str, ...]], ...] = (
+    (
+        "authority-72h",
+        "notify the supervisory authority within 72 hours",
+        Severity.HIGH,
+        (r"72\s*(hours|h\b)",),
+    ),
+    (
+        "customers",
+        "tell affected customers without undue delay",
+        Severity.HIGH,
+        (r"(customer|data subject|individual|affected)", r"undue delay"),
+    ),
+    (
+        "breach-register",
+        "document every breach, its effects and the action taken (GDPR Art. 33(5))",
+        Severity.MEDIUM,
+        (
+            r"(breach (register|log|record)|record (of )?(every|each|all) breach|document (every|each|all|any) breach)",
+        ),
+    ),
+    (
+        "california-30-days",
+        "notify California residents within 30 calendar days of discovery (Civ. Code 1798.82)",
+        Severity.MEDIUM,
+        (r"california", r"30\s*(calendar\s*)?days"),
+    ),
+    (
+        "attorney-general",
+        "send the California Attorney General a sample notice within 15 days when over 500 residents are told",
+        Severity.MEDIUM,
+        (r"attorney general", r"15\s*(calendar\s*)?days"),
+    ),
+)
+
+
 @check(
     id="PRIV-INCIDENT-PLAN",
     title="Incident response plan missing or without notification duties",
@@ -189,34 +250,37 @@ def retention(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
     severity=Severity.HIGH,
     target=TargetKind.CONTROLS,
     facts="declared",
-    description="The plan must say the supervisory authority is notified within 72 hours (GDPR Art. 33) "
-    "and customers without undue delay (Art. 34; Cal. Civ. Code 1798.82).",
-    remediation="Write the plan with roles, the 72-hour authority notification and customer notification.",
+    description="The plan must say the supervisory authority is notified within 72 hours (GDPR Art. 33), "
+    "customers without undue delay (Art. 34), every breach is documented (Art. 33(5)), California "
+    "residents are told within 30 calendar days of discovery and the Attorney General gets a sample "
+    "notice within 15 days when more than 500 are told (Cal. Civ. Code 1798.82, as amended by SB 446).",
+    remediation="Write the plan with roles, the 72-hour authority notification, customer notification, "
+    "a breach register, and the California 30-day resident and 15-day Attorney General notices.",
 )
 def incident_plan(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
     name = facts.controls.privacy.incident_response_plan if facts.controls.privacy else None
     doc = facts.file(name)
     if doc is None:
-        yield Outcome.fail("no incident response plan declared", source=DECLARED)
+        yield Outcome.fail("no incident response plan declared", source=DECLARED, key="missing")
         return
     if doc.text is None:
         yield Outcome.error(f"incident response plan: {doc.error}")
         return
     text = doc.text.lower()
-    missing = []
-    if not re.search(r"72\s*(hours|h\b)", text):
-        missing.append("notify the supervisory authority within 72 hours")
-    if (
-        not re.search(r"(customer|data subject|individual|affected)", text)
-        or "undue delay" not in text
-    ):
-        missing.append("tell affected customers without undue delay")
-    if missing:
+    missing = [
+        (key, label, severity)
+        for key, label, severity, pattern in _PLAN_DUTIES
+        if not all(re.search(p, text) for p in pattern)
+    ]
+    for key, label, severity in missing:
         yield Outcome.fail(
-            f"{doc.path} does not say: {'; '.join(missing)}", evidence={"missing": missing}
+            f"{doc.path} does not say: {label}",
+            evidence={"missing": [m[1] for m in missing]},
+            key=key,
+            severity=severity,
         )
-    else:
-        yield Outcome.passed(f"{doc.path} names both notification duties")
+    if not missing:
+        yield Outcome.passed(f"{doc.path} names every notification duty looked for")
 
 
 def _attested(

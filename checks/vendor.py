@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from posture.checks._declared import days_since, no_vendors, where
 from posture.checks._inventory import inventories, source_of
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
-from posture.model import Area, EvidenceSource, Severity, TargetKind
+from posture.controls import Vendor
+from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 from posture.runner import ScanFacts
 
@@ -17,38 +18,60 @@ __all__ = ["collect_declared"]
 DECLARED = EvidenceSource.DECLARED
 
 
+def _adequate(country: str, v: Vendor, adequacy: set[str], certified_only: set[str]) -> bool:
+    """An adequacy decision covers the transfer: for a country whose decision covers only
+    certified organisations (the US and the Data Privacy Framework), only a certified vendor."""
+    if country not in adequacy:
+        return False
+    return country not in certified_only or v.dpf_certified is True
+
+
 def _vendor_checks(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[tuple[int, str, Outcome]]:
     eea = {str(c).upper() for c in ctx.policy.get("vendor.eea", [])}
     adequacy = {str(c).upper() for c in ctx.policy.get("vendor.adequacy", [])}
+    certified_only = {
+        str(c).upper() for c in ctx.policy.get("vendor.adequacy_needs_certification", [])
+    }
     needs = ctx.policy.get("vendor.data_needs", {})
     review_days = int(ctx.policy.get("vendor.review_max_days", 365))
     for i, v in enumerate(facts.controls.vendors):
         at = where(ctx, "vendors", i)
-        if v.dpa_signed is None:
-            yield (
-                i,
-                "dpa",
-                Outcome.fail(
-                    f"{v.name}: no data processing agreement",
-                    resource=v.name,
-                    location=at,
-                    source=DECLARED,
-                    key="dpa",
-                    severity=Severity.HIGH,
-                ),
+        data = {"data_categories": list(v.data_categories)}
+
+        def fail(message: str, key: str, severity: Severity, **extra: object) -> Outcome:
+            return Outcome.fail(
+                message,
+                resource=v.name,  # noqa: B023 - used at once, in this iteration
+                location=at,  # noqa: B023
+                source=DECLARED,
+                key=key,
+                severity=severity,
+                evidence={**data, **extra},  # noqa: B023
             )
+
+        if v.dpa_signed is None:
+            yield i, "dpa", fail(f"{v.name}: no data processing agreement", "dpa", Severity.HIGH)
         country = (v.country or "").upper()
-        if country and country not in eea and country not in adequacy and not v.transfer_mechanism:
+        if (
+            country
+            and country not in eea
+            and not _adequate(country, v, adequacy, certified_only)
+            and not v.transfer_mechanism
+        ):
+            why = (
+                "the adequacy decision covers only certified organisations and dpf_certified is not true"
+                if country in certified_only
+                else "no adequacy"
+            )
             yield (
                 i,
                 "transfer",
-                Outcome.fail(
-                    f"{v.name}: data goes to {country} (outside the EEA, no adequacy) with no transfer mechanism",
-                    resource=v.name,
-                    location=at,
-                    source=DECLARED,
-                    key="transfer",
-                    severity=Severity.HIGH,
+                fail(
+                    f"{v.name}: data goes to {country} (outside the EEA, {why}) with no transfer mechanism",
+                    "transfer",
+                    Severity.HIGH,
+                    country=country,
+                    dpf_certified=v.dpf_certified,
                 ),
             )
         if v.last_security_review is None or days_since(ctx, v.last_security_review) > review_days:
@@ -60,13 +83,10 @@ def _vendor_checks(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[tuple[in
             yield (
                 i,
                 "review",
-                Outcome.fail(
+                fail(
                     f"{v.name}: security review {when} (limit {review_days} days)",
-                    resource=v.name,
-                    location=at,
-                    source=DECLARED,
-                    key="review",
-                    severity=Severity.MEDIUM,
+                    "review",
+                    Severity.MEDIUM,
                 ),
             )
         allowed = needs.get(v.service or "", None)
@@ -76,40 +96,28 @@ def _vendor_checks(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[tuple[in
                 yield (
                     i,
                     "minimisation",
-                    Outcome.fail(
+                    fail(
                         f"{v.name}: gets {', '.join(extra)}, more than a {v.service} service needs",
-                        resource=v.name,
-                        location=at,
-                        source=DECLARED,
-                        key="minimisation",
-                        severity=Severity.MEDIUM,
-                        evidence={"shared": v.data_categories, "needed": list(allowed)},
+                        "minimisation",
+                        Severity.MEDIUM,
+                        shared=v.data_categories,
+                        needed=list(allowed),
                     ),
                 )
         if v.service_provider_contract is not True:
             yield (
                 i,
                 "ccpa",
-                Outcome.fail(
-                    f"{v.name}: no CCPA service-provider contract terms",
-                    resource=v.name,
-                    location=at,
-                    source=DECLARED,
-                    key="ccpa",
-                    severity=Severity.MEDIUM,
-                ),
+                fail(f"{v.name}: no CCPA service-provider contract terms", "ccpa", Severity.MEDIUM),
             )
         if v.breach_notification_clause is not True:
             yield (
                 i,
                 "breach",
-                Outcome.fail(
+                fail(
                     f"{v.name}: contract has no breach-notification clause",
-                    resource=v.name,
-                    location=at,
-                    source=DECLARED,
-                    key="breach",
-                    severity=Severity.MEDIUM,
+                    "breach",
+                    Severity.MEDIUM,
                 ),
             )
 
@@ -138,6 +146,7 @@ def vendor_contracts(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcom
                 f"{v.name}: DPA {v.dpa_signed}, reviewed {v.last_security_review}",
                 resource=v.name,
                 source=DECLARED,
+                evidence={"data_categories": list(v.data_categories)},
             )
 
 
@@ -168,9 +177,11 @@ def undeclared(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         yield Outcome.skip("no storefront inventory in this scan (no storefront scanned)")
         return
     for inv in found:
+        undeclared = 0
         for item in inv.evidence.get("origins", []):
             host = urlsplit(item["origin"]).hostname or ""
             if not _host_matches(host, domains):
+                undeclared += 1
                 yield Outcome.fail(
                     f"{host} is loaded by {inv.target} but no declared vendor covers it",
                     resource=host,
@@ -182,3 +193,10 @@ def undeclared(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
                         "source": source_of(inv),
                     },
                 )
+        if not undeclared:
+            yield Outcome.passed(
+                f"every third party {inv.target} loads is covered by a declared vendor",
+                resource=inv.target,
+                key=inv.target,
+                evidence={"origins": len(inv.evidence.get("origins", [])), "source": source_of(inv)},
+            )

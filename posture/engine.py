@@ -143,7 +143,7 @@ def scan(request: ScanRequest) -> ScanReport:
     )
     runner.home_shard = request.shard is None or request.shard.index == 1
     output = runner.run(targets)
-    from posture.compliance import apply_obligations
+    from posture.compliance import apply_obligations, declarations
 
     results, warnings = apply_waivers(
         apply_obligations(output.results), waivers, policy, request.options.now.date()
@@ -160,6 +160,8 @@ def scan(request: ScanRequest) -> ScanReport:
         config_path=request.config.path if request.config else None,
         policy=policy.name,
         checks=_expected_checks(output.checks, targets),
+        # what the business declares that decides applicability (kept with the saved scan)
+        meta={"declarations": declarations(request.config, policy)} if request.config else {},
     )
     if request.shard is not None:
         report.meta["shard"] = {"index": request.shard.index, "count": request.shard.count}

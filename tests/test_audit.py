@@ -132,7 +132,14 @@ def test_quarterly_report_content(sqlite_url: str) -> None:
     ]  # expires before 2027-01-01
     gdpr = next(m for m in report["matrices"] if m["id"] == "gdpr")
     row = next(r for r in gdpr["rows"] if r["id"] == "GDPR-32-1-a")
-    assert (row["previous_status"], row["status"], row["changed"]) == ("failing", "met", True)
+    # the TLS failure is fixed, but the HSTS failure is waived: an accepted risk, never "met"
+    assert (row["previous_status"], row["status"], row["changed"]) == (
+        "failing",
+        "accepted risk",
+        True,
+    )
+    assert [a["check_id"] for a in row["accepted_risks"]] == ["WEB-HSTS"]
+    assert row["coverage"] == "partial" and row["evidence_sources"] == ["observed"]
     assert len(report["evidence"]) == 2 and all(len(e["digest"]) == 64 for e in report["evidence"])
 
 
@@ -300,8 +307,19 @@ def test_oscal_validates_against_the_official_schema(rendered: dict[str, Path]) 
     document = json.loads(rendered["oscal"].read_text())
     errors = list(validator_class(schema).iter_errors(document))
     assert errors == []
-    findings = document["assessment-results"]["results"][0]["findings"]
-    assert any(f["target"]["status"]["state"] == "satisfied" for f in findings)
+    result = document["assessment-results"]["results"][0]
+    findings = result["findings"]
+    for f in findings:
+        props = {p["name"]: p["value"] for p in f["props"]}
+        # findings carry the status, coverage and evidence; only "met" is satisfied
+        assert {"posture-status", "coverage", "evidence-sources", "source-checked"} <= set(props)
+        assert (f["target"]["status"]["state"] == "satisfied") == (props["posture-status"] == "met")
+    statuses = {p["value"] for f in findings for p in f["props"] if p["name"] == "posture-status"}
+    assert {"accepted risk", "not assessed"} <= statuses
+    # observations carry where their evidence came from
+    for o in result["observations"]:
+        sources = [p["value"] for p in o.get("props", []) if p["name"] == "evidence-source"]
+        assert sources and sources[0] in ("observed", "declared", "attested")
 
 
 def test_sign_verify_and_tamper(rendered: dict[str, Path], tmp_path: Path, run_cli: RunCli) -> None:
@@ -392,3 +410,33 @@ def test_a_scan_killed_with_sigkill_leaves_the_database_consistent(sqlite_url: s
         declared = dict(conn.execute(select(scans_table.c.id, scans_table.c.result_count)).all())
     assert declared and counts == declared  # every scan complete, no partial one
     history.record(scan_at("2026-11-02T10:00:00", [result("CHK-0", Status.PASS)]))  # still writable
+
+
+def test_report_reads_declarations_for_the_cybersecurity_audit_section(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    db = tmp_path / "h.sqlite"
+    history_of_three_scans(f"sqlite:///{db}")
+    config = tmp_path / "posture.yaml"
+    config.write_text(
+        "version: 1\ncontrols:\n  business:\n    annual_revenue_usd: 150000000\n"
+        "    consumers: 260000\n    sensitive_data_consumers: 0\n"
+        "    revenue_share_selling_sharing_percent: 0\n"
+    )
+    for fmt in ("json", "html", "md"):
+        out = tmp_path / f"q4.{fmt}"
+        made = run_cli(
+            "report", "--db", str(db), "--period", "2026-Q4", "-c", str(config),
+            "--format", fmt, "-o", str(out),
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    data = json.loads((tmp_path / "q4.json").read_text())
+    audit = next(m for m in data["matrices"] if m["id"] == "ccpa-cyber-audit")
+    assert audit["applicability"]["applies"] is True
+    assert audit["applicability"]["first_due"] == "2028-04-01"
+    assert all(row["expected_checks"] for row in audit["rows"])
+    html = (tmp_path / "q4.html").read_text()
+    assert "CCPA cybersecurity audit readiness" in html and "2028-04-01" in html
+    assert "accepted risk" in html and "coverage" in html.lower()
+    md = (tmp_path / "q4.md").read_text()
+    assert "first certification due 2028-04-01" in md and "| coverage |" in md

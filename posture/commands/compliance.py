@@ -1,7 +1,11 @@
-"""posture compliance: the GDPR / CCPA / PCI DSS obligation matrix of a scan.
+"""posture compliance: the obligation matrices of a scan (GDPR, CCPA, PCI DSS, and the CCPA
+cybersecurity audit's components).
 
-Per obligation: failing (a failing result maps to it), at risk (only low/info failures, or
-errors), met (every mapped check ran and passed), not assessed (no mapped check ran, or not all).
+Statuses (defined in posture/compliance.py, explained in docs/compliance.md): failing, at risk,
+accepted risk (waived failures), not applicable (a declaration takes the business out of scope),
+not assessed (an expected check did not run, was out of the scan's scope or skipped), declared,
+not verified; no failures found (partial evidence); met (every expected check passed on observed
+or attested evidence, and the checks cover the whole duty).
 
 --from-db reads the history instead of scanning: the latest run (or --run-id's), all its shards
 together. A run with a shard missing, failed or killed is named on stderr, carried in the JSON,
@@ -18,7 +22,10 @@ def register(sub: Any) -> None:
     from posture.commands.scan import add_scan_options
 
     p = sub.add_parser(
-        "compliance", help="obligation matrix (GDPR, CCPA, PCI DSS)", description=__doc__
+        "compliance",
+        help="obligation matrix (GDPR, CCPA, PCI DSS, CCPA cybersecurity audit)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_scan_options(p)
     p.add_argument(
@@ -39,9 +46,12 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         metavar="ID",
-        help="gdpr, ccpa, pci-dss (repeatable; default all)",
+        help="gdpr, ccpa, pci-dss, ccpa-cyber-audit (repeatable; default all)",
     )
     p.add_argument("--format", choices=("terminal", "json", "md"), default="terminal")
+    p.add_argument(
+        "--evidence", action="store_true", help="terminal: list every expected check per row"
+    )
     p.add_argument("-o", "--output", metavar="FILE")
     p.set_defaults(func=run)
 
@@ -50,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from posture.compliance import load_frameworks, obligation_matrix
+    from posture.compliance import load_frameworks, matrices_for_report
     from posture.errors import UsageError
     from posture.render import _matrix
     from posture.scanreport import ScanReport
@@ -85,14 +95,13 @@ def run(args: argparse.Namespace) -> int:
 
         args.fail_on = None
         report, _ = scan_from_args(args)
-    from posture.compliance import apply_obligations
-
-    results = apply_obligations(report.results)
-    matrices = [
-        (frameworks[fw], obligation_matrix(results, fw, report.checks or None)) for fw in wanted
-    ]
-    render = {"json": _matrix.as_json, "md": _matrix.as_markdown, "terminal": _matrix.as_terminal}
-    text = render[args.format](matrices)
+    matrices = matrices_for_report(report, wanted)
+    if args.format == "json":
+        text = _matrix.as_json(matrices)
+    elif args.format == "md":
+        text = _matrix.as_markdown(matrices)
+    else:
+        text = _matrix.as_terminal(matrices, verbose=args.evidence)
     if run_info is not None and args.format == "json":
         text = json.dumps({**json.loads(text), "run": run_info}, indent=2) + "\n"
     if args.output:
@@ -101,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         write_file(Path(args.output), text)
     else:
         sys.stdout.write(text)
-    failing = any(row.status.value == "failing" for _, rows in matrices for row in rows)
+    failing = any(row.status.value == "failing" for m in matrices for row in m.rows)
     if incomplete and run_info is not None:
         sys.stderr.write(
             f"posture: run {run_info['run_id']} is incomplete; this matrix covers only the "

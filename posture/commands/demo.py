@@ -105,7 +105,7 @@ def _audit_report(report: Any, out: Any) -> Any:
     started = report.started_at
     period = Period.parse(f"{started.year}-Q{(started.month - 1) // 3 + 1}")
     path = out / f"posture-report-{period.name}.html"
-    write(build_report(history, period), "html", path)
+    write(build_report(history, period, declared=report.meta.get("declarations")), "html", path)
     return path
 
 

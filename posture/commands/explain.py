@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         for entry in entries:
             ob = obligations[entry.obligation]
             out.append(f"  {ob.id}  {ob.citation}: {ob.title}")
+            if entry.conditions:
+                out.append(f"      only for: {entry.conditions}")
             out.append(textwrap.indent(textwrap.fill(f"why: {entry.rationale}", 88), "      "))
         out.append("")
     else:

@@ -19,6 +19,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--compare", metavar="YYYY-QN", help="the quarter to compare with (default: the one before)"
     )
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="posture.yaml whose declarations decide applicability (no transfers, no sale, "
+        "controls.business for the CCPA cybersecurity audit)",
+    )
     p.add_argument("--format", default="html", choices=("html", "pdf", "json", "md", "oscal"))
     p.add_argument("-o", "--output", metavar="FILE", help="default posture-report-<period>.<ext>")
     p.add_argument(
@@ -39,7 +46,15 @@ def run(args: argparse.Namespace) -> int:
 
     period = Period.parse(args.period)
     compare = Period.parse(args.compare) if args.compare else None
-    report = build_report(History.open(args.db), period, compare)
+    declared = None
+    if args.config:
+        from posture.compliance import declarations
+        from posture.config import load_config
+        from posture.engine import load_policy
+
+        config = load_config(Path(args.config))
+        declared = declarations(config, load_policy(config))
+    report = build_report(History.open(args.db), period, compare, declared)
     mismatched = report["integrity"]["mismatched_scans"]
     if args.sign and mismatched:
         from posture.reporting.signing import VerificationFailed

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from posture.controls._base import Attestation, Strict
 from posture.controls.access import AccessControls
+from posture.controls.business import BusinessFacts
 from posture.controls.data import DataStore
 from posture.controls.payment import PaymentControls
 from posture.controls.privacy import PrivacyControls
@@ -22,11 +23,13 @@ class Controls(Strict):
     payments: PaymentControls | None = None
     vendors: list[Vendor] = Field(default_factory=list)
     privacy: PrivacyControls | None = None
+    business: BusinessFacts | None = None
 
 
 __all__ = [
     "AccessControls",
     "Attestation",
+    "BusinessFacts",
     "Controls",
     "DataStore",
     "PaymentControls",

@@ -20,7 +20,9 @@ class Vendor(Strict):
     country: str | None = None  # ISO 3166 alpha-2 where the data is processed
     dpa_signed: dt.date | None = None
     service_provider_contract: bool | None = None  # CCPA service-provider / contractor terms
-    transfer_mechanism: str | None = None  # adequacy, scc, bcr, dpf ... when data leaves the EEA
+    transfer_mechanism: str | None = None  # scc, bcr ... when data leaves the EEA
+    # certified under the EU-US Data Privacy Framework: the only way a US vendor is adequate
+    dpf_certified: bool | None = None
     last_security_review: dt.date | None = None
     breach_notification_clause: bool | None = None
     sub_processors: list[str] = Field(default_factory=list)

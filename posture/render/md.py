@@ -116,24 +116,26 @@ def _findings(report: ScanReport, budget: int) -> list[str]:
 
 def _obligations(report: ScanReport) -> list[str]:
     try:
-        from posture.compliance import load_frameworks, obligation_matrix
+        from posture.compliance import load_frameworks, matrices_for_report
         from posture.render._matrix import counts
     except ImportError:  # pragma: no cover - the compliance data ships with posture
         return []
     lines = [
         "### Obligations at risk",
         "",
-        "| framework | failing | at risk | met | not assessed |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| framework | failing | at risk | accepted risk | not assessed | declared, not verified "
+        "| partial evidence | met | not applicable |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     details: list[str] = []
-    for fid, fw in load_frameworks().items():
-        rows = obligation_matrix(report.results, fid, report.checks or None)
-        c = counts(rows)
+    for m in matrices_for_report(report, list(load_frameworks())):
+        c = counts(m.rows)
         lines.append(
-            f"| {fw.name} | {c['failing']} | {c['at risk']} | {c['met']} | {c['not assessed']} |"
+            f"| {m.framework.name} | {c['failing']} | {c['at risk']} | {c['accepted risk']} "
+            f"| {c['not assessed']} | {c['declared, not verified']} "
+            f"| {c['no failures found (partial evidence)']} | {c['met']} | {c['not applicable']} |"
         )
-        for row in rows:
+        for row in m.rows:
             if row.status.value == "failing":
                 checks = sorted({r.check_id for r in row.results if r.status is Status.FAIL})
                 details.append(

@@ -43,6 +43,12 @@ def to_html(report: dict[str, Any]) -> str:
     return template.render(r=report, chart=chart)
 
 
+def _md(text: str) -> str:
+    from posture.render._common import mask
+
+    return mask(str(text)).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     lines = [f"# Security posture report: {report['period']['name']}", ""]
     for run in report.get("incomplete_runs", []):
@@ -56,16 +62,43 @@ def to_markdown(report: dict[str, Any]) -> str:
         prev = report["summary"]["previous_scores"].get(area)
         lines.append(f"| {area} | {score} | {prev if prev is not None else '—'} |")
     for m in report["matrices"]:
+        lines += ["", f"## {m['name']}", ""]
+        applies = m.get("applicability")
+        if applies:
+            state = {True: "applies", False: "does not apply", None: "applicability unknown"}[
+                applies.get("applies")
+            ]
+            due = (
+                f"; first certification due {applies['first_due']}"
+                if applies.get("first_due")
+                else ""
+            )
+            lines += [f"**{state}**: {_md(applies.get('because', ''))}{due}", ""]
         lines += [
-            "",
-            f"## {m['name']}",
-            "",
-            "| obligation | citation | status | previous |",
-            "| --- | --- | --- | --- |",
+            "| obligation | citation | status | coverage | evidence | why | previous |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for row in m["rows"]:
+            why = [row.get("reason", "")]
+            if row.get("exposure"):
+                why.append(row["exposure"])
+            why += [
+                f"accepted risk: {a['check_id']} approved by {a['approver'] or 'nobody named'} "
+                f"until {a['expires'] or 'no expiry'}"
+                for a in row.get("accepted_risks", [])
+            ]
+            if m["id"] == "ccpa-cyber-audit":
+                gaps = [
+                    e["check_id"] + " " + e["label"]
+                    for e in row.get("evidence", [])
+                    if e["state"] != "passed"
+                ]
+                if gaps:
+                    why.append("gaps: " + ", ".join(gaps[:6]))
             lines.append(
-                f"| {row['title']} | {row['citation']} | {row['status']} | {row['previous_status'] or '—'} |"
+                f"| {_md(row['title'])} | {_md(row['citation'])} | {row['status']} "
+                f"| {row.get('coverage', '')} | {', '.join(row.get('evidence_sources', [])) or '—'} "
+                f"| {_md('; '.join(w for w in why if w))} | {row['previous_status'] or '—'} |"
             )
     f = report["findings"]
     lines += [
@@ -111,6 +144,12 @@ def html_to_pdf(html: str, output: Path, timeout: float = 120) -> None:
 
 
 _OSCAL_STATE = {"fail": "not-satisfied", "pass": "satisfied"}
+_OSCAL_METHOD = {"observed": "TEST", "declared": "EXAMINE", "attested": "INTERVIEW"}
+_NS = "https://posture.invalid/ns"
+
+
+def _prop(name: str, value: str) -> dict[str, str]:
+    return {"name": name, "ns": _NS, "value": " ".join(str(value).split())[:1000] or "none"}
 
 
 def to_oscal(report: dict[str, Any]) -> str:
@@ -131,7 +170,9 @@ def to_oscal(report: dict[str, Any]) -> str:
                 "uuid": oid,
                 "title": r["title"][:200] or r["check_id"],
                 "description": (r["message"] or r["title"] or r["check_id"])[:1000],
-                "methods": ["TEST"] if r["evidence_source"] == "observed" else ["EXAMINE"],
+                # observed: posture tested it; declared: a statement examined; attested: a
+                # person vouched for it (an interview, in OSCAL's words)
+                "methods": [_OSCAL_METHOD.get(r["evidence_source"], "UNKNOWN")],
                 "types": ["finding"] if r["status"] == "fail" else ["control-objective"],
                 "props": [
                     {
@@ -140,6 +181,11 @@ def to_oscal(report: dict[str, Any]) -> str:
                         "value": r["check_id"],
                     },
                     {"name": "status", "ns": "https://posture.invalid/ns", "value": r["status"]},
+                    {
+                        "name": "evidence-source",
+                        "ns": "https://posture.invalid/ns",
+                        "value": r["evidence_source"],
+                    },
                     {
                         "name": "severity",
                         "ns": "https://posture.invalid/ns",
@@ -164,31 +210,43 @@ def to_oscal(report: dict[str, Any]) -> str:
                 for x in row["results"]
                 if x["fingerprint"] in obs_ids
             ]
-            state = {
-                "failing": "not-satisfied",
-                "at risk": "not-satisfied",
-                "met": "satisfied",
-            }.get(row["status"])
+            # only "met" is satisfied; every other status says why it is not, in its props
+            satisfied = row["status"] == "met"
+            reason = "fail" if row["status"] in ("failing", "at risk") else "other"
+            props = [
+                _prop("posture-status", row["status"]),
+                _prop("coverage", row.get("coverage", "partial")),
+                _prop("evidence-sources", ", ".join(row.get("evidence_sources", [])) or "none"),
+                _prop("source-checked", row.get("checked") or "unknown"),
+            ]
+            if row.get("exposure"):
+                props.append(_prop("exposure", row["exposure"]))
+            if row.get("applicability"):
+                props.append(_prop("applicability", row["applicability"].get("because", "")))
+            for a in row.get("accepted_risks", []):
+                props.append(
+                    _prop(
+                        "accepted-risk",
+                        f"{a['check_id']} approved by {a['approver'] or 'nobody named'} "
+                        f"until {a['expires'] or 'no expiry'}",
+                    )
+                )
             finding: dict[str, Any] = {
                 "uuid": uid("finding", report["period"]["name"], row["id"]),
                 "title": f"{row['id']} {row['title']}"[:200],
                 "description": f"{row['citation']}: {row['summary']}",
-                "props": [
-                    {
-                        "name": "posture-status",
-                        "ns": "https://posture.invalid/ns",
-                        "value": row["status"],
-                    }
-                ],
+                "props": props,
                 "target": {
                     "type": "objective-id",
                     "target-id": row["id"].lower().replace(".", "-"),
                     "status": {
-                        "state": state or "not-satisfied",
-                        **({"reason": "other"} if state is None else {}),
+                        "state": "satisfied" if satisfied else "not-satisfied",
+                        **({} if satisfied else {"reason": reason}),
                     },
                 },
             }
+            if row.get("reason"):
+                finding["remarks"] = row["reason"]
             if related:
                 finding["related-observations"] = related
             findings.append(finding)

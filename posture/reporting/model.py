@@ -28,7 +28,7 @@ WEIGHT = {
 }
 _PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
 EXPIRING_DAYS = 30
-FRAMEWORKS = ("gdpr", "ccpa", "pci-dss")
+FRAMEWORKS = ("gdpr", "ccpa", "pci-dss", "ccpa-cyber-audit")
 
 
 @dataclass(frozen=True)
@@ -161,9 +161,19 @@ def _finding(row: Any, now: dt.datetime) -> dict[str, Any]:
     return out
 
 
-def build_report(history: Any, period: Period, compare: Period | None = None) -> dict[str, Any]:
-    """Everything the quarterly report shows, as plain data (the JSON format is this)."""
-    from posture.compliance import load_frameworks, obligation_matrix
+def build_report(
+    history: Any,
+    period: Period,
+    compare: Period | None = None,
+    declared: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything the quarterly report shows, as plain data (the JSON format is this).
+
+    ``declared``: the business's declarations (posture.compliance.declarations of posture.yaml),
+    which decide applicability ("not applicable" rows, the cybersecurity audit's test); the
+    history keeps results, not declarations, so without them nothing is taken out of scope.
+    """
+    from posture.compliance import build_matrices
 
     compare = compare or period.previous()
     in_period = history.scans_between(period.start, period.end)
@@ -188,23 +198,36 @@ def build_report(history: Any, period: Period, compare: Period | None = None) ->
     for row in previous_rows:
         checks_before.update(row.checks or {})
 
-    frameworks = load_frameworks()
+    targets_now = [
+        (t["kind"], t["name"]) for row in current_rows for t in (row.targets or []) if "kind" in t
+    ]
+    targets_before = [
+        (t["kind"], t["name"]) for row in previous_rows for t in (row.targets or []) if "kind" in t
+    ]
+    now_matrices = build_matrices(
+        current, FRAMEWORKS, check_areas=checks_now or None, declared=declared, targets=targets_now
+    )
+    before_matrices = (
+        build_matrices(
+            previous,
+            FRAMEWORKS,
+            check_areas=checks_before or None,
+            declared=declared,
+            targets=targets_before,
+        )
+        if previous
+        else []
+    )
     matrices = []
-    for fid in FRAMEWORKS:
-        rows_now = obligation_matrix(current, fid, checks_now or None)
+    for index, m in enumerate(now_matrices):
         rows_before = (
-            {
-                r.obligation.id: r.status.value
-                for r in obligation_matrix(previous, fid, checks_before or None)
-            }
-            if previous
+            {r.obligation.id: r.status.value for r in before_matrices[index].rows}
+            if before_matrices
             else {}
         )
         matrices.append(
             {
-                "id": fid,
-                "name": frameworks[fid].name,
-                "version": frameworks[fid].version,
+                **{k: v for k, v in m.to_dict().items() if k != "obligations"},
                 "rows": [
                     {
                         **row.to_dict(),
@@ -212,7 +235,7 @@ def build_report(history: Any, period: Period, compare: Period | None = None) ->
                         "changed": bool(rows_before)
                         and rows_before.get(row.obligation.id) != row.status.value,
                     }
-                    for row in rows_now
+                    for row in m.rows
                 ],
             }
         )
