@@ -38,7 +38,11 @@ def fill(moto, buckets: int, databases: int, plans: int) -> None:  # type: ignor
 
     def bucket(i: int) -> None:
         region = REGIONS[i % len(REGIONS)]
-        kwargs = {"CreateBucketConfiguration": {"LocationConstraint": region}} if region != "us-east-1" else {}
+        kwargs = (
+            {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            if region != "us-east-1"
+            else {}
+        )
         s.client("s3", region).create_bucket(Bucket=f"bench-bucket-{i:05d}", **kwargs)
 
     def database(i: int) -> None:
@@ -82,8 +86,19 @@ def run_once(moto, config: Path, out: Path) -> tuple[float, float, dict]:  # typ
     )
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", code, "scan", "-c", str(config), "--no-record", "--format", "json",
-         "--output", str(out)],
+        [
+            sys.executable,
+            "-c",
+            code,
+            "scan",
+            "-c",
+            str(config),
+            "--no-record",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         env=moto.env(),
@@ -128,13 +143,18 @@ def main() -> int:
         errors = [r for r in report["results"] if r["status"] == "error"]
         total_resources = sum(resources.values())
         print(f"resources seen: {resources}")
-        print(f"wall time: median {statistics.median(walls):.1f} s over {args.runs} runs {[round(w, 1) for w in walls]}")
+        print(
+            f"wall time: median {statistics.median(walls):.1f} s over {args.runs} runs {[round(w, 1) for w in walls]}"
+        )
         print(f"peak RSS of posture: {max(peaks):.0f} MiB")
-        print(f"calls: {sum(calls.values())} ({sum(calls.values()) / max(1, total_resources):.2f} per resource)")
+        print(
+            f"calls: {sum(calls.values())} ({sum(calls.values()) / max(1, total_resources):.2f} per resource)"
+        )
         for action, count in sorted(calls.items(), key=lambda kv: -kv[1]):
             print(f"  {action:45} {count}")
         print(f"results: {len(report['results'])}, errors: {len(errors)}")
-        print(f"load average: {os.getloadavg()}; benchmark process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
+        own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        print(f"load average: {os.getloadavg()}; benchmark process peak {own_peak} MiB")
     finally:
         moto.stop()
     return 0

@@ -10,7 +10,7 @@ from posture.checks._declared import days_since, no_vendors, where
 from posture.checks._inventory import inventories, source_of
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.controls import Vendor
-from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
+from posture.model import Area, EvidenceSource, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 from posture.runner import ScanFacts
 

@@ -10,7 +10,8 @@ those facts. A check that yields nothing passed, provided it had something to lo
 may say what it needs (``@check(needs=...)``: a function of the facts and the context that gives
 the reason when there is nothing to evaluate), and a facts object may say so for every check on it
 (a ``nothing_to_evaluate`` attribute holding the reason, else ``None``). The runner then turns the
-silent check into *skipped* with that reason; can't look is never a pass. One that yields only ``Outcome.not_applicable()`` gives no result.
+silent check into *skipped* with that reason; can't look is never a pass.
+One that yields only ``Outcome.not_applicable()`` gives no result.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import socket
 import threading
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field

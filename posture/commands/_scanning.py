@@ -11,7 +11,7 @@ from pathlib import Path
 from posture.config import Config, load_config
 from posture.engine import ScanRequest, load_policy, scan
 from posture.errors import UsageError
-from posture.model import Severity, Status, Target
+from posture.model import Severity, Target
 from posture.plugin import ScanOptions
 from posture.runner import Selection
 from posture.scanreport import ScanReport

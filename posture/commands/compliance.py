@@ -57,6 +57,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
     import sys
     from pathlib import Path
 

@@ -243,6 +243,7 @@ def _scan_and_record(args: argparse.Namespace, shard: Any, run_id: str | None) -
     import signal
 
     from posture.commands._scanning import scan_from_args
+    from posture.errors import PostureError
     from posture.history import History
     from posture.history.store import RunShard
 

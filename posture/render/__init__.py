@@ -5,10 +5,9 @@ A format module is imported only when it is used.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import importlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
