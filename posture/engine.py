@@ -7,6 +7,7 @@ the same whichever door it came in by.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 from posture.baseline import apply_baseline, load_baseline
 from posture.config import Config, targets_from_config
 from posture.errors import UsageError
-from posture.model import Target, TargetKind
+from posture.model import Location, Result, Target, TargetKind
 from posture.plugin import CheckSpec, ScanOptions, ScanResources
 from posture.policy import Policy
 from posture.registry import Registry, load_registry
@@ -98,6 +99,24 @@ def _load_waivers(request: ScanRequest, policy: Policy) -> list[LoadedWaiver]:
     return waivers
 
 
+def _relative_locations(results: Sequence[Result], config: Config | None) -> list[Result]:
+    """Files inside the scanned folder are named relative to posture.yaml's folder, never by the
+    checkout's absolute path: fingerprints (and so baselines) are the same in every clone, and
+    no output shows where the runner keeps its checkouts."""
+    if config is None:
+        return list(results)
+    base = os.path.abspath(config.base_dir)
+    out = []
+    for r in results:
+        loc = r.location
+        if loc is not None and os.path.isabs(loc.path):
+            rel = os.path.relpath(os.path.abspath(loc.path), base)
+            if rel != os.pardir and not rel.startswith(os.pardir + os.sep):
+                r = r.with_(location=Location(Path(rel).as_posix(), loc.start_line, loc.end_line))
+        out.append(r)
+    return out
+
+
 def _relaxed_gate(config: Config | None) -> list[str]:
     """posture.yaml comes with the pull request: say so when it changes the waiver rules, so a
     reviewer sees it in the summary rather than in a diff they may not read."""
@@ -145,8 +164,9 @@ def scan(request: ScanRequest) -> ScanReport:
     output = runner.run(targets)
     from posture.compliance import apply_obligations, declarations
 
+    located = _relative_locations(output.results, request.config)
     results, warnings = apply_waivers(
-        apply_obligations(output.results), waivers, policy, request.options.now.date()
+        apply_obligations(located), waivers, policy, request.options.now.date()
     )
     warnings = _relaxed_gate(request.config) + warnings
     if known is not None:

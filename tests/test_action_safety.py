@@ -307,3 +307,37 @@ def test_pr_comment_step_edits_only_its_own_comment(
     assert proc.returncode == 0, proc.stderr
     writes = [c for c in handler.calls if c[0] != "GET"]
     assert [(m, p) for m, p, _ in writes] == [("POST", "/repos/shop/storefront/issues/7/comments")]
+
+
+def test_sarif_paths_stay_relative_to_the_repository(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    shop = checkout / "shop"
+    shop.mkdir(parents=True)
+    (shop / "app.conf").write_text("user = shop\npassword = hunter2\n")
+    (shop / "posture.yaml").write_text(
+        "version: 1\nstorefronts:\n  - url: https://shop.example/\nconfigs:\n  - path: app.conf\n"
+    )
+    env = action_env(tmp_path, INPUT_CONFIG="shop/posture.yaml")
+    script = str(steps()["Scan"]["run"]).replace(
+        'posture "${args[@]}"',
+        f'posture "${{args[@]}}" --checks-dir {LOCAL} --only TEST-FAILS --only TEST-FILE-SECRET',
+    )
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        env=env,
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    sarif = json.loads(Path(dict(outputs(tmp_path))["sarif"]).read_text())
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for run in sarif["runs"]
+        for result in run["results"]
+        for loc in result["locations"]
+    }
+    assert uris == {"shop/app.conf", "shop/posture.yaml"}, uris
+    assert str(tmp_path) not in json.dumps(sarif)

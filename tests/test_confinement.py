@@ -194,3 +194,24 @@ def test_a_symlinked_posture_yaml_leading_outside_is_not_read(
     proc = run_cli("scan", "-c", "posture.yaml", "--format", "json", cwd=repo)
     assert proc.returncode == 2 and "symlink leading outside" in proc.stderr
     assert OUTSIDE_SECRET not in proc.stderr and "PermitRootLogin" not in proc.stderr
+
+
+def test_config_file_fingerprints_do_not_depend_on_the_checkout_path(tmp_path: Path) -> None:
+    fingerprints = []
+    for clone in ("one", "two/deeper"):
+        repo = tmp_path / clone
+        repo.mkdir(parents=True)
+        (repo / "sshd_config").write_text("PermitRootLogin yes\n")
+        (repo / "posture.yaml").write_text(
+            "version: 1\nconfigs:\n  - path: sshd_config\n    kind: sshd\n"
+        )
+        report = scan(
+            ScanRequest(
+                config=load_config(repo / "posture.yaml"),
+                selection=Selection(only=("ACCESS-SSHD-CONFIG",)),
+            )
+        )
+        fails = [r for r in report.results if r.status.value == "fail"]
+        assert fails and all(r.location and r.location.path == "sshd_config" for r in fails)
+        fingerprints.append(sorted(r.fingerprint for r in fails))
+    assert fingerprints[0] == fingerprints[1]

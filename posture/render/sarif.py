@@ -10,6 +10,7 @@ posture.yaml that declares its target, else (a --target URL with no config) the 
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,7 @@ def _rule(result: Result) -> dict[str, Any]:
     return rule
 
 
-def _location(result: Result, declared: dict[str, Any]) -> dict[str, Any]:
+def _location(result: Result, declared: dict[str, Any], folder: str = "") -> dict[str, Any]:
     if result.location is not None:
         region: dict[str, int] = {}
         if result.location.start_line:
@@ -66,7 +67,8 @@ def _location(result: Result, declared: dict[str, Any]) -> dict[str, Any]:
                 region["endLine"] = result.location.end_line
         physical: dict[str, Any] = {
             "artifactLocation": {
-                "uri": relative_path(result.location.path),
+                # results name files relative to posture.yaml's folder
+                "uri": relative_path(os.path.join(folder, result.location.path)),
                 "uriBaseId": "%SRCROOT%",
             }
         }
@@ -133,6 +135,9 @@ def _related(result: Result) -> list[dict[str, Any]]:
 
 def build(report: ScanReport) -> dict[str, Any]:
     declared = {t.name: t.declared_at for t in report.targets if t.declared_at is not None}
+    config_folder = (
+        os.path.dirname(os.path.abspath(report.config_path)) if report.config_path else ""
+    )
     by_kind: dict[str, list[Result]] = defaultdict(list)
     for result in ordered(report.results):
         by_kind[result.target_kind.value].append(result)
@@ -162,7 +167,7 @@ def build(report: ScanReport) -> dict[str, Any]:
                 "ruleId": r.check_id,
                 "level": _LEVEL[r.severity],
                 "message": {"text": mask(text)},
-                "locations": [_location(r, declared)],
+                "locations": [_location(r, declared, config_folder)],
                 "partialFingerprints": {"postureFingerprint/v1": r.fingerprint},
                 "properties": {
                     "severity": r.severity.value,
