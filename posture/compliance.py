@@ -667,15 +667,6 @@ class ResultIndex:
         return cls(by_obligation, implied, observed)
 
 
-@dataclass(frozen=True)
-class ScanScope:
-    """What a scan covered: the checks it selected that had a target (``None``: unknown, as in
-    a saved scan from an older posture), and its targets as (kind, name)."""
-
-    checks: frozenset[str] | None = None
-    targets: tuple[tuple[str, str], ...] = ()
-
-
 def obligation_matrix(
     results: Sequence[Result],
     framework: str,
