@@ -325,8 +325,10 @@ class MatrixRow:
             more = f" +{len(missing) - 3} more" if len(missing) > 3 else ""
             return f"{len(missing)} of {len(self.expected_checks)} checks without evidence: {shown}{more}"
         sources = ", ".join(self.evidence_sources)
-        text = f"{len(self.checks_run)} checks passed ({sources}); coverage {self.coverage.level}"
-        return text
+        n = len(self.checks_run)
+        return (
+            f"{n} check{'s' if n != 1 else ''} passed ({sources}); coverage {self.coverage.level}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
