@@ -52,11 +52,14 @@ def _vendor_checks(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[tuple[in
         if v.dpa_signed is None:
             yield i, "dpa", fail(f"{v.name}: no data processing agreement", "dpa", Severity.HIGH)
         country = (v.country or "").upper()
+        # "dpf" is not a safeguard of its own: it is the adequacy decision, for certified vendors
+        mechanism = (v.transfer_mechanism or "").strip().lower()
+        safeguard = bool(mechanism) and mechanism not in ("dpf", "adequacy")
         if (
             country
             and country not in eea
             and not _adequate(country, v, adequacy, certified_only)
-            and not v.transfer_mechanism
+            and not safeguard
         ):
             why = (
                 "the adequacy decision covers only certified organisations and dpf_certified is not true"

@@ -325,8 +325,10 @@ class MatrixRow:
             more = f" +{len(missing) - 3} more" if len(missing) > 3 else ""
             return f"{len(missing)} of {len(self.expected_checks)} checks without evidence: {shown}{more}"
         sources = ", ".join(self.evidence_sources)
-        text = f"{len(self.checks_run)} checks passed ({sources}); coverage {self.coverage.level}"
-        return text
+        n = len(self.checks_run)
+        return (
+            f"{n} check{'s' if n != 1 else ''} passed ({sources}); coverage {self.coverage.level}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -677,15 +679,6 @@ class ResultIndex:
             for oid in mapping.obligations_implied_by(result):
                 implied.setdefault(oid, []).append(result)
         return cls(by_obligation, implied, observed)
-
-
-@dataclass(frozen=True)
-class ScanScope:
-    """What a scan covered: the checks it selected that had a target (``None``: unknown, as in
-    a saved scan from an older posture), and its targets as (kind, name)."""
-
-    checks: frozenset[str] | None = None
-    targets: tuple[tuple[str, str], ...] = ()
 
 
 def obligation_matrix(

@@ -232,7 +232,12 @@ def test_no_transfers_declared_takes_chapter_v_out_of_scope(wellrun: ScanReport)
 
 @pytest.mark.parametrize(
     ("declared", "transfer_fails"),
-    [("dpf_certified: true", False), ("dpf_certified: false", True)],
+    [
+        ("dpf_certified: true", False),
+        ("dpf_certified: false", True),
+        ("transfer_mechanism: dpf", True),  # claiming the framework is not being certified
+        ("transfer_mechanism: scc", False),
+    ],
 )
 def test_a_us_vendor_is_adequate_only_when_dpf_certified(
     tmp_path: Path, declared: str, transfer_fails: bool

@@ -67,7 +67,7 @@ def generated() -> str:
                 "",
             ]
         out += [
-            "| id | citation | title | coverage | applies unless declared | checks behind it "
+            "| id | citation | title | coverage | out of scope when declared | checks behind it "
             "| source (checked) |",
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
