@@ -560,7 +560,8 @@ def _next_reduction(now: dt.datetime) -> dict[str, Any] | None:
     "for more than 398 days: the shop does not open. The CA/Browser Forum (ballot SC-081) "
     "shortens the longest validity a public CA may issue to 200 days from 15 March 2026, 100 "
     "days from 15 March 2027 and 47 days from 15 March 2029; a certificate over that limit for "
-    "its issue date but within 398 days is a medium finding (mis-issued: CAs must revoke it).",
+    "its issue date but within 398 days is a low finding: a public CA may not issue it (an "
+    "internal CA trusted through --ca-bundle is not bound by the Baseline Requirements).",
     remediation="Reissue the certificate with a shorter validity, and automate renewal (ACME).",
     references=[
         "https://support.apple.com/en-us/102028",
@@ -600,9 +601,9 @@ def cert_lifespan(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
         elif days > maximum:
             yield Outcome.fail(
                 f"valid for {days} days (issued {cert.not_before.date()}): over the {maximum}-day "
-                f"maximum of {rule}",
+                f"maximum of {rule}; a public CA may not issue it",
                 evidence=evidence,
-                severity=Severity.MEDIUM,
+                severity=Severity.LOW,
                 key="cabf-limit",
             )
         else:

@@ -144,11 +144,11 @@ def _lifespan(cert: CertificateFacts, now: dt.datetime) -> list[tuple[Status, Se
     return [(o.status, o.severity) for o in cert_lifespan(scan_, ctx)]
 
 
-def test_lifespan_over_the_cabf_limit_of_its_issue_date_is_medium_and_older_leaves_pass() -> None:
+def test_lifespan_over_the_cabf_limit_of_its_issue_date_is_low_and_older_leaves_pass() -> None:
     now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
     # 250 days, issued after 2026-03-15: within what browsers accept, over SC-081's 200
     assert _lifespan(_cert(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), 250), now) == [
-        (Status.FAIL, Severity.MEDIUM)
+        (Status.FAIL, Severity.LOW)
     ]
     # 825 days issued in 2019: before the 398-day rule, not judged by it
     assert _lifespan(_cert(dt.datetime(2019, 1, 1, tzinfo=dt.UTC), 825), now) == [
