@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from posture.checks.collectors.tls_scan import CertificateFacts, Endpoint, TlsFacts, TlsScan
-from posture.checks.tls import cert_lifespan, lifespan_limit
+from posture.checks.tls import cert_lifespan, lifespan_limit, validity_days
 from posture.config import load_config
 from posture.demo.certs import issue, make_ca
 from posture.engine import ScanRequest, scan
@@ -65,7 +65,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     names = ["localhost", "127.0.0.1"]
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     short = issue(ca, names, key=rsa_key, days=90).write(certs, "short")
-    long_lived = issue(ca, names, key=rsa_key, days=500).write(certs, "long")
+    # A CA the scan does not know (it could be a public one with a chain we cannot see): its
+    # 500-day leaf is judged. The same lifespan under the --ca-bundle root is an internal CA's.
+    other = make_ca("posture tls-depth other CA")
+    long_lived = issue(other, names, key=rsa_key, days=500).write(certs, "long")
+    private_long = issue(ca, names, key=rsa_key, days=500).write(certs, "privatelong")
     nginx = Nginx(root / "nginx")
     built = Servers(nginx, ca_path)
 
@@ -74,6 +78,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
     add("good", _server(*short, "TLSv1.2 TLSv1.3", AEAD))
     add("longlived", _server(*long_lived, "TLSv1.2 TLSv1.3", AEAD))
+    add("privatelong", _server(*private_long, "TLSv1.2 TLSv1.3", AEAD))
     # CBC only, and only the SHA-1 CBC suites Python's default context refuses (browsers still
     # offer them): TLS 1.2 alone, since every TLS 1.3 suite is AEAD.
     add("cbconly", _server(*short, "TLSv1.2", "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA"))
@@ -108,11 +113,21 @@ def test_a_leaf_valid_for_more_than_398_days_fails_lifespan(
     [long] = of(report, servers, "longlived", "TLS-CERT-LIFESPAN")
     assert long.status is Status.FAIL
     assert long.severity is Severity.HIGH
-    assert "500 days" in long.message and "398" in long.message
-    [short] = of(report, servers, "good", "TLS-CERT-LIFESPAN")
-    assert short.status is Status.PASS
-    assert short.evidence["lifespan_days"] == 90
-    assert short.evidence["maximum_days"] in (200, 100, 47)  # issued today, after 2026-03-15
+    assert "501 days" in long.message and "398" in long.message  # notAfter inclusive
+    assert long.evidence["next_reduction"]["maximum_days"] in (100, 47)
+    # Under a root only --ca-bundle trusts (an internal CA) neither browsers' limit nor the
+    # Baseline Requirements apply: no result at all, whatever the lifespan.
+    assert of(report, servers, "privatelong", "TLS-CERT-LIFESPAN") == []
+    assert of(report, servers, "good", "TLS-CERT-LIFESPAN") == []
+    [trust] = of(report, servers, "privatelong", "TLS-CERT-UNTRUSTED")
+    assert trust.status is Status.PASS
+
+
+def test_validity_is_counted_as_browsers_count_it() -> None:
+    start = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    assert validity_days(start, start + dt.timedelta(days=397)) == 398
+    assert validity_days(start, start + dt.timedelta(days=398)) == 399  # inclusive: one second more
+    assert validity_days(start, start + dt.timedelta(days=90, seconds=-1)) == 90
 
 
 def test_lifespan_limits_by_issue_date() -> None:
@@ -152,6 +167,10 @@ def test_lifespan_over_the_cabf_limit_of_its_issue_date_is_low_and_older_leaves_
     ]
     # 825 days issued in 2019: before the 398-day rule, not judged by it
     assert _lifespan(_cert(dt.datetime(2019, 1, 1, tzinfo=dt.UTC), 825), now) == [
+        (Status.PASS, None)
+    ]
+    # 89 days after notBefore (90 counted), issued in 2026: within every limit so far
+    assert _lifespan(_cert(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), 89), now) == [
         (Status.PASS, None)
     ]
 
