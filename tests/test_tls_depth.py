@@ -4,6 +4,7 @@ cipher list, on real Debian nginx servers; one error result per failed collector
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
@@ -43,6 +44,7 @@ class Servers:
     nginx: Nginx
     ca_path: Path
     urls: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)  # storefront -> its checkout page URL
 
 
 def _server(cert: Path, key: Path, protocols: str, ciphers: str) -> str:
@@ -84,6 +86,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     add("cbconly", _server(*short, "TLSv1.2", "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA"))
     add("tls13only", _server(*short, "TLSv1.3", AEAD))
     built.urls["unreachable"] = f"https://localhost:{free_port()}/"
+    # A shop whose checkout lives on a host that does not answer: the pages and the TLS scan of
+    # that endpoint are missing, the rest of the shop is judged.
+    add("brokenpage", _server(*short, "TLSv1.2 TLSv1.3", AEAD))
+    built.pages["brokenpage"] = f"https://localhost:{free_port()}/checkout"
     nginx.start()
     try:
         yield built
@@ -96,6 +102,8 @@ def report(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> ScanRe
     lines = ["version: 1", "storefronts:"]
     for name, url in servers.urls.items():
         lines += [f"  - name: {name}", f"    url: {url}"]
+        if name in servers.pages:
+            lines.append(f"    pages: {{checkout: '{servers.pages[name]}'}}")
     path = tmp_path_factory.mktemp("cfg") / "posture.yaml"
     path.write_text("\n".join(lines) + "\n")
     options = ScanOptions(timeout=TIMEOUT, ca_bundle=str(servers.ca_path), collect_timeout=60)
@@ -249,7 +257,32 @@ def test_one_error_result_per_failed_collector_in_every_format(
         if c.find("error") is not None and url in c.get("name", "")
     ]
     assert len(cases) == 2
+    alone = dataclasses.replace(report, results=[r for r in report.results if r.target == url])
     for view in ("summary", "details"):
-        text = render(report, "terminal", RenderContext(view=view))
+        text = render(alone, "terminal", RenderContext(view=view))
         lines = [line for line in text.splitlines() if "COLLECT-" in line]
         assert len(lines) == 2, (view, lines)
+
+
+def test_a_page_that_never_answered_is_one_error_per_collector(
+    report: ScanReport, servers: Servers
+) -> None:
+    """The checkout page's host does not answer: the web checks that read pages and the TLS
+    checks of that endpoint all lack the same facts. One error per collector stands for them,
+    on the page; the home page is judged as usual."""
+    url = servers.urls["brokenpage"]
+    mine = [r for r in report.results if r.target == url]
+    errors = [r for r in mine if r.status is Status.ERROR]
+    assert sorted(r.check_id for r in errors) == ["COLLECT-HTTP", "COLLECT-TLS"], [
+        (r.check_id, r.message) for r in errors
+    ]
+    http = next(r for r in errors if r.check_id == "COLLECT-HTTP")
+    assert http.resource == servers.pages["brokenpage"]
+    assert "page checkout could not be fetched" in http.message and "affected" in http.message
+    assert len(http.evidence["blocked_checks"]) >= 2
+    assert all(c.startswith(("WEB-", "ACCESS-")) for c in http.evidence["blocked_checks"])
+    tls = next(r for r in errors if r.check_id == "COLLECT-TLS")
+    assert len(tls.evidence["blocked_checks"]) >= 10
+    [hsts] = [r for r in mine if r.check_id == "WEB-HSTS"]
+    assert hsts.status is Status.PASS  # the home page answered and is judged
+    assert any(r.check_id == "TLS-NO-AEAD" and r.status is Status.PASS for r in mine)

@@ -337,7 +337,7 @@ def error_cause(result: Result) -> str:
     """An error's cause without the target's own address, so one cause reads the same on
     every target (``could not collect http facts: cannot connect: Connection refused``)."""
     cause = result.message
-    cause = re.sub(r"\s*\(\d+ checks? blocked: [^)]*\)$", "", cause)
+    cause = re.sub(r"\s*\(\d+ checks? (?:blocked|affected): [^)]*\)$", "", cause)
     cause = _URL.sub("", cause)
     cause = re.sub(r"\d+\.\d+\.\d+\.\d+(:\d+)?", "", cause)
     cause = re.sub(r"(:\s*)+:", ":", cause)
