@@ -4,6 +4,7 @@ certificate, and the vulnerabilities sslyze can test. Pure checks over one TLS s
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -531,6 +532,14 @@ CABF_REDUCTIONS: tuple[tuple[dt.datetime, int], ...] = (
 SC081 = "https://cabforum.org/2025/04/11/ballot-sc081v3-introduce-schedule-of-reducing-validity-and-data-reuse-periods/"
 
 
+def validity_days(not_before: dt.datetime, not_after: dt.datetime) -> int:
+    """The validity period as Apple and the Baseline Requirements count it: notBefore to
+    notAfter inclusive (RFC 5280 4.1.2.5), in days of 86,400 s, any part of a day counting as
+    one more: a certificate with notAfter exactly 398 days after notBefore is valid for 399."""
+    seconds = (not_after - not_before).total_seconds() + 1
+    return max(0, math.ceil(seconds / 86400))
+
+
 def lifespan_limit(issued: dt.datetime) -> tuple[int, str] | None:
     """The longest validity allowed for a leaf issued at ``issued``, and who sets it."""
     if issued < BROWSER_LIMIT_FROM:
@@ -560,7 +569,10 @@ def _next_reduction(now: dt.datetime) -> dict[str, Any] | None:
     "for more than 398 days: the shop does not open. The CA/Browser Forum (ballot SC-081) "
     "shortens the longest validity a public CA may issue to 200 days from 15 March 2026, 100 "
     "days from 15 March 2027 and 47 days from 15 March 2029; a certificate over that limit for "
-    "its issue date but within 398 days is a medium finding (mis-issued: CAs must revoke it).",
+    "its issue date but within 398 days is a low finding: a public CA may not issue it. Days "
+    "are counted as Apple and the Baseline Requirements count them (notBefore to notAfter "
+    "inclusive; any part of a day is a day). Neither limit binds a private root: a certificate "
+    "issued under a root only --ca-bundle trusts gives no result.",
     remediation="Reissue the certificate with a shorter validity, and automate renewal (ACME).",
     references=[
         "https://support.apple.com/en-us/102028",
@@ -570,14 +582,17 @@ def _next_reduction(now: dt.datetime) -> dict[str, Any] | None:
 )
 def cert_lifespan(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
     def test(endpoint: Endpoint, facts: TlsFacts, cert: Any) -> Iterator[Outcome]:
-        days = cert.lifespan_days
-        if days is None:
-            days = (cert.not_after - cert.not_before).days
+        days = validity_days(cert.not_before, cert.not_after)
         evidence: dict[str, Any] = {
             "lifespan_days": days,
             "not_before": cert.not_before.isoformat(),
             "not_after": cert.not_after.isoformat(),
         }
+        if cert.private_ca:
+            # Browsers exempt roots a user or administrator added, and the Baseline
+            # Requirements bind public CAs only: the limits do not apply.
+            yield Outcome.not_applicable("issued under a private root (--ca-bundle)")
+            return
         upcoming = _next_reduction(ctx.now)
         if upcoming:
             evidence["next_reduction"] = upcoming
@@ -600,9 +615,9 @@ def cert_lifespan(scan: TlsScan, ctx: CheckContext) -> Iterator[Outcome]:
         elif days > maximum:
             yield Outcome.fail(
                 f"valid for {days} days (issued {cert.not_before.date()}): over the {maximum}-day "
-                f"maximum of {rule}",
+                f"maximum of {rule}; a public CA may not issue it",
                 evidence=evidence,
-                severity=Severity.MEDIUM,
+                severity=Severity.LOW,
                 key="cabf-limit",
             )
         else:

@@ -110,6 +110,8 @@ def _error_pages(facts: HttpFacts) -> Iterator[Outcome]:
 
 
 def _page_errors(facts: HttpFacts) -> Iterator[Outcome]:
+    """A named page that never answered could not be judged by any check that reads pages
+    (can't test is not pass). Each says so; the runner makes one error of them (one cause)."""
     for page in facts.pages:
         if page.response is None:
             yield Outcome.error(
@@ -332,6 +334,7 @@ def _unsafe_script_sources(scripts: list[str]) -> set[str]:
 )
 @_noting_unverified
 def clickjacking(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _page_errors(facts)
     for page in _live(facts):
         assert page.response is not None
         # frame-ancestors counts only in a header: browsers ignore it in <meta> policies
@@ -445,6 +448,7 @@ def _cookie_attrs(raw: str) -> tuple[str, set[str], str | None]:
 )
 @_noting_unverified
 def cookie_flags(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _page_errors(facts)
     markers = [str(m).lower() for m in ctx.policy.get("web.session_cookie_markers", [])]
     seen: set[str] = set()
     for page in _live(facts):
@@ -481,6 +485,7 @@ def cookie_flags(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 @_noting_unverified
 def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _page_errors(facts)
     yield from _truncated(facts)
     yield from _error_pages(facts)
     for page in _content_pages(facts):
@@ -512,6 +517,7 @@ def mixed_content(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
 )
 @_noting_unverified
 def script_integrity(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _page_errors(facts)
     yield from _truncated(facts)
     yield from _error_pages(facts)
     for page in _content_pages(facts):
@@ -557,6 +563,7 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
     # and integrity checks report them as errors).
     partial = [p.url for p in _live(facts) if p.response is not None and p.response.truncated]
     unread = [p.url for p in _live(facts) if p.response is not None and p.response.status >= 400]
+    unfetched = [p.url for p in facts.pages if p.response is None]
     evidence: dict[str, object] = {"origins": inventory, "source": "static"}
     held = sorted({(res.url, page.url) for page in _content_pages(facts) for res in page.held_back})
     if held:
@@ -567,6 +574,8 @@ def third_party_inventory(facts: HttpFacts, ctx: CheckContext) -> Iterator[Outco
         evidence["incomplete_pages"] = partial
     if unread:
         evidence["error_pages"] = unread
+    if unfetched:
+        evidence["unfetched_pages"] = unfetched
     message = f"{len(inventory)} third-party origins"
     if held:
         message += f"; {len(held)} scripts held back (not run until the page enables them)"

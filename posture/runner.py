@@ -212,26 +212,44 @@ COLLECT_PREFIX = "COLLECT-"
 
 
 def collector_error(
-    facts_name: str, target: Target, specs: Sequence[CheckSpec], cause: str
+    facts_name: str,
+    target: Target,
+    specs: Sequence[CheckSpec],
+    cause: str,
+    *,
+    partial: Result | None = None,
 ) -> Result:
     """One cause, one error: the target could not be assessed by any of the checks that needed
-    these facts. The result names the cause and the checks it blocked (``blocked_checks``)."""
+    these facts. The result names the cause and the checks it blocked (``blocked_checks``).
+
+    ``partial``: the collector ran, but part of what it gathers is missing (a named page that
+    never answered) and several checks reported the same error for it; one result stands for
+    them, keeping that error's resource, key and location."""
     blocked = sorted(spec.id for spec in specs)
     areas = Counter(spec.area for spec in specs)
     area = max(areas, key=lambda a: (areas[a], a.value)) if areas else Area.OTHER
     severity = max((spec.severity for spec in specs), default=Severity.INFO)
     shown = ", ".join(blocked[:6]) + (f" and {len(blocked) - 6} more" if len(blocked) > 6 else "")
     checks = "check" if len(blocked) == 1 else "checks"
+    if partial is None:
+        title = f"Could not collect {facts_name} facts"
+        message = f"could not collect {facts_name} facts: {cause} ({len(blocked)} {checks} "
+        message += f"blocked: {shown})"
+    else:
+        title = f"Part of the {facts_name} facts could not be collected"
+        message = f"{cause} ({len(blocked)} {checks} affected: {shown})"
     return Result(
         check_id=f"{COLLECT_PREFIX}{facts_name.upper()}",
-        title=f"Could not collect {facts_name} facts",
+        title=title,
         area=area,
         severity=severity,
         status=Status.ERROR,
         target=target.name,
         target_kind=target.kind,
-        message=f"could not collect {facts_name} facts: {cause} ({len(blocked)} {checks} "
-        f"blocked: {shown})",
+        message=message,
+        location=partial.location if partial else None,
+        resource=partial.resource if partial else None,
+        key=partial.key if partial else None,
         evidence={
             "facts": facts_name,
             "cause": cause,
@@ -240,6 +258,36 @@ def collector_error(
         },
         remediation="Make the target reachable or readable by posture, then scan again.",
     )
+
+
+def merge_shared_errors(
+    facts_name: str, target: Target, specs: Sequence[CheckSpec], results: list[Result]
+) -> list[Result]:
+    """Errors that several checks report with the same message on the same resource come from
+    one gap in the facts (a named page that never answered): one result stands for them.
+    A check's own failure (``check failed: ...``) stays its own."""
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        if r.status is Status.ERROR and not r.message.startswith("check failed:"):
+            groups.setdefault((r.message, r.resource or ""), []).append(r)
+    shared = {k: v for k, v in groups.items() if len({r.check_id for r in v}) > 1}
+    if not shared:
+        return results
+    by_id = {spec.id: spec for spec in specs}
+    out: list[Result] = []
+    done: set[tuple[str, str]] = set()
+    for r in results:
+        group = (r.message, r.resource or "")
+        if r.status is not Status.ERROR or group not in shared:
+            out.append(r)
+            continue
+        if group in done:
+            continue
+        done.add(group)
+        ids = sorted({s.check_id for s in shared[group]})
+        affected = [by_id[i] for i in ids if i in by_id]
+        out.append(collector_error(facts_name, target, affected, r.message, partial=r))
+    return out
 
 
 class Runner:
@@ -382,7 +430,7 @@ class Runner:
         answers = call_each_with_timeout(calls, self.options.check_timeout, f"checks-{facts_name}")
         for spec, (ok, value) in zip(specs, answers, strict=True):
             results.extend(self._check_results(spec, target, ok, value, facts, check_ctx))
-        return results
+        return merge_shared_errors(facts_name, target, specs, results)
 
     def _evaluate(self, spec: CheckSpec, target: Target, facts: Any) -> list[Result]:
         ctx = CheckContext(target, self.policy, self.config, self.options.now)

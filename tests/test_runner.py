@@ -192,3 +192,39 @@ def test_a_check_that_does_not_apply_gives_no_result() -> None:
     assert by_file["nginx.conf"] == {"ACCESS-NGINX-CONFIG"}
     assert by_file["wg0.conf"] == by_file["client.ovpn"] == {"ACCESS-VPN-CONFIG"}
     assert not [r for r in report.results if r.status is Status.SKIPPED]
+
+
+def test_errors_several_checks_share_become_one_and_check_failures_stay_their_own() -> None:
+    from posture.model import Area, Result, Severity, Target, TargetKind
+    from posture.plugin import CheckSpec
+    from posture.runner import merge_shared_errors
+
+    target = Target(TargetKind.STOREFRONT, "https://shop.example/")
+    specs = [
+        CheckSpec(
+            cid, cid, Area.WEB, Severity.MEDIUM, TargetKind.STOREFRONT, "http", lambda f, c: []
+        )
+        for cid in ("WEB-A", "WEB-B", "WEB-C")
+    ]
+
+    def error(cid: str, message: str, resource: str | None = None) -> Result:
+        return Result(cid, cid, Area.WEB, Severity.MEDIUM, Status.ERROR, target.name,
+                      target.kind, message=message, resource=resource, key="checkout")  # fmt: skip
+
+    page = "page checkout could not be fetched: refused"
+    results = [
+        error("WEB-A", page, "https://shop.example/checkout"),
+        error("WEB-B", page, "https://shop.example/checkout"),
+        error("WEB-A", "check failed: boom"),
+        error("WEB-C", "check failed: boom"),
+        error("WEB-C", page, "https://other.example/"),  # another resource: another cause
+    ]
+    merged = merge_shared_errors("http", target, specs, results)
+    assert [(r.check_id, r.resource) for r in merged] == [
+        ("COLLECT-HTTP", "https://shop.example/checkout"),
+        ("WEB-A", None),
+        ("WEB-C", None),
+        ("WEB-C", "https://other.example/"),
+    ]
+    assert merged[0].evidence["blocked_checks"] == ["WEB-A", "WEB-B"]
+    assert merged[0].key == "checkout" and "2 checks affected" in merged[0].message

@@ -71,6 +71,8 @@ def scanned(estate: Estate, tmp_path_factory: pytest.TempPathFactory) -> Scanned
     done = posture(folder, *scan_args(estate, config), "-f", "json", "-o", "result.json")
     assert done.returncode == 1, done.stderr  # the estate has high failures
     document = json.loads((folder / "result.json").read_text())
+    errors = [(r["target"], r["message"]) for r in document["results"] if r["status"] == "error"]
+    assert not errors, errors[:5]  # every shop of the estate answers
     return Scanned(estate, config, folder, done, document)
 
 
@@ -301,3 +303,44 @@ def test_warnings_are_one_short_line_per_cause(scanned: Scanned) -> None:
     errors = [line for line in details.stdout.splitlines() if "COLLECT-HTTP" in line]
     assert len(errors) == 4, details.stdout
     assert len(re.findall("did not match expected hostname", details.stderr)) == 1
+
+
+def test_one_error_entry_per_cause_across_checks_and_targets() -> None:
+    """A named page that never answered makes every page-reading check give the same error:
+    the summary reads it once for all its targets; the per-result view once per target."""
+    import datetime as dt
+
+    from posture.model import Area, Result, Severity, Status, Target, TargetKind
+    from posture.render import RenderContext, render
+    from posture.scanreport import ScanReport
+
+    targets = [
+        Target(TargetKind.STOREFRONT, f"https://10.0.0.{i}:8443/", {"name": f"shop{i}"})
+        for i in range(1, 6)
+    ]
+    results = [
+        Result(
+            check_id,
+            check_id,
+            Area.WEB,
+            Severity.MEDIUM,
+            Status.ERROR,
+            t.name,
+            TargetKind.STOREFRONT,
+            message=f"page checkout could not be fetched: {t.name}checkout: cannot connect: refused",
+            resource=f"{t.name}checkout",
+            key="checkout",
+        )  # fmt: skip
+        for t in targets[:2]
+        for check_id in ("WEB-CSP", "WEB-MIXED-CONTENT", "WEB-SCRIPT-INTEGRITY")
+    ]
+    now = dt.datetime.now(dt.UTC)
+    report = ScanReport(results, targets, now, now)
+    summary = render(report, "terminal", RenderContext(view="summary")).splitlines()
+    errors = [line for line in summary if line.startswith("ERROR")]
+    assert errors == [
+        "ERROR    3 checks  page checkout could not be fetched: cannot connect: refused"
+    ], summary
+    assert any("2 targets: shop1, shop2 (WEB-CSP, WEB-MIXED-CONTENT" in line for line in summary)
+    details = render(report, "terminal", RenderContext(view="details")).splitlines()
+    assert len([line for line in details if "could not be fetched" in line]) == 2, details

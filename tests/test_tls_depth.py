@@ -4,6 +4,7 @@ cipher list, on real Debian nginx servers; one error result per failed collector
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
@@ -15,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from posture.checks.collectors.tls_scan import CertificateFacts, Endpoint, TlsFacts, TlsScan
-from posture.checks.tls import cert_lifespan, lifespan_limit
+from posture.checks.tls import cert_lifespan, lifespan_limit, validity_days
 from posture.config import load_config
 from posture.demo.certs import issue, make_ca
 from posture.engine import ScanRequest, scan
@@ -43,6 +44,7 @@ class Servers:
     nginx: Nginx
     ca_path: Path
     urls: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)  # storefront -> its checkout page URL
 
 
 def _server(cert: Path, key: Path, protocols: str, ciphers: str) -> str:
@@ -65,7 +67,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     names = ["localhost", "127.0.0.1"]
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     short = issue(ca, names, key=rsa_key, days=90).write(certs, "short")
-    long_lived = issue(ca, names, key=rsa_key, days=500).write(certs, "long")
+    # A CA the scan does not know (it could be a public one with a chain we cannot see): its
+    # 500-day leaf is judged. The same lifespan under the --ca-bundle root is an internal CA's.
+    other = make_ca("posture tls-depth other CA")
+    long_lived = issue(other, names, key=rsa_key, days=500).write(certs, "long")
+    private_long = issue(ca, names, key=rsa_key, days=500).write(certs, "privatelong")
     nginx = Nginx(root / "nginx")
     built = Servers(nginx, ca_path)
 
@@ -74,11 +80,16 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
     add("good", _server(*short, "TLSv1.2 TLSv1.3", AEAD))
     add("longlived", _server(*long_lived, "TLSv1.2 TLSv1.3", AEAD))
+    add("privatelong", _server(*private_long, "TLSv1.2 TLSv1.3", AEAD))
     # CBC only, and only the SHA-1 CBC suites Python's default context refuses (browsers still
     # offer them): TLS 1.2 alone, since every TLS 1.3 suite is AEAD.
     add("cbconly", _server(*short, "TLSv1.2", "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA"))
     add("tls13only", _server(*short, "TLSv1.3", AEAD))
     built.urls["unreachable"] = f"https://localhost:{free_port()}/"
+    # A shop whose checkout lives on a host that does not answer: the pages and the TLS scan of
+    # that endpoint are missing, the rest of the shop is judged.
+    add("brokenpage", _server(*short, "TLSv1.2 TLSv1.3", AEAD))
+    built.pages["brokenpage"] = f"https://localhost:{free_port()}/checkout"
     nginx.start()
     try:
         yield built
@@ -91,6 +102,8 @@ def report(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> ScanRe
     lines = ["version: 1", "storefronts:"]
     for name, url in servers.urls.items():
         lines += [f"  - name: {name}", f"    url: {url}"]
+        if name in servers.pages:
+            lines.append(f"    pages: {{checkout: '{servers.pages[name]}'}}")
     path = tmp_path_factory.mktemp("cfg") / "posture.yaml"
     path.write_text("\n".join(lines) + "\n")
     options = ScanOptions(timeout=TIMEOUT, ca_bundle=str(servers.ca_path), collect_timeout=60)
@@ -108,11 +121,21 @@ def test_a_leaf_valid_for_more_than_398_days_fails_lifespan(
     [long] = of(report, servers, "longlived", "TLS-CERT-LIFESPAN")
     assert long.status is Status.FAIL
     assert long.severity is Severity.HIGH
-    assert "500 days" in long.message and "398" in long.message
-    [short] = of(report, servers, "good", "TLS-CERT-LIFESPAN")
-    assert short.status is Status.PASS
-    assert short.evidence["lifespan_days"] == 90
-    assert short.evidence["maximum_days"] in (200, 100, 47)  # issued today, after 2026-03-15
+    assert "501 days" in long.message and "398" in long.message  # notAfter inclusive
+    assert long.evidence["next_reduction"]["maximum_days"] in (100, 47)
+    # Under a root only --ca-bundle trusts (an internal CA) neither browsers' limit nor the
+    # Baseline Requirements apply: no result at all, whatever the lifespan.
+    assert of(report, servers, "privatelong", "TLS-CERT-LIFESPAN") == []
+    assert of(report, servers, "good", "TLS-CERT-LIFESPAN") == []
+    [trust] = of(report, servers, "privatelong", "TLS-CERT-UNTRUSTED")
+    assert trust.status is Status.PASS
+
+
+def test_validity_is_counted_as_browsers_count_it() -> None:
+    start = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    assert validity_days(start, start + dt.timedelta(days=397)) == 398
+    assert validity_days(start, start + dt.timedelta(days=398)) == 399  # inclusive: one second more
+    assert validity_days(start, start + dt.timedelta(days=90, seconds=-1)) == 90
 
 
 def test_lifespan_limits_by_issue_date() -> None:
@@ -144,14 +167,18 @@ def _lifespan(cert: CertificateFacts, now: dt.datetime) -> list[tuple[Status, Se
     return [(o.status, o.severity) for o in cert_lifespan(scan_, ctx)]
 
 
-def test_lifespan_over_the_cabf_limit_of_its_issue_date_is_medium_and_older_leaves_pass() -> None:
+def test_lifespan_over_the_cabf_limit_of_its_issue_date_is_low_and_older_leaves_pass() -> None:
     now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
     # 250 days, issued after 2026-03-15: within what browsers accept, over SC-081's 200
     assert _lifespan(_cert(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), 250), now) == [
-        (Status.FAIL, Severity.MEDIUM)
+        (Status.FAIL, Severity.LOW)
     ]
     # 825 days issued in 2019: before the 398-day rule, not judged by it
     assert _lifespan(_cert(dt.datetime(2019, 1, 1, tzinfo=dt.UTC), 825), now) == [
+        (Status.PASS, None)
+    ]
+    # 89 days after notBefore (90 counted), issued in 2026: within every limit so far
+    assert _lifespan(_cert(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), 89), now) == [
         (Status.PASS, None)
     ]
 
@@ -230,7 +257,32 @@ def test_one_error_result_per_failed_collector_in_every_format(
         if c.find("error") is not None and url in c.get("name", "")
     ]
     assert len(cases) == 2
+    alone = dataclasses.replace(report, results=[r for r in report.results if r.target == url])
     for view in ("summary", "details"):
-        text = render(report, "terminal", RenderContext(view=view))
+        text = render(alone, "terminal", RenderContext(view=view))
         lines = [line for line in text.splitlines() if "COLLECT-" in line]
         assert len(lines) == 2, (view, lines)
+
+
+def test_a_page_that_never_answered_is_one_error_per_collector(
+    report: ScanReport, servers: Servers
+) -> None:
+    """The checkout page's host does not answer: the web checks that read pages and the TLS
+    checks of that endpoint all lack the same facts. One error per collector stands for them,
+    on the page; the home page is judged as usual."""
+    url = servers.urls["brokenpage"]
+    mine = [r for r in report.results if r.target == url]
+    errors = [r for r in mine if r.status is Status.ERROR]
+    assert sorted(r.check_id for r in errors) == ["COLLECT-HTTP", "COLLECT-TLS"], [
+        (r.check_id, r.message) for r in errors
+    ]
+    http = next(r for r in errors if r.check_id == "COLLECT-HTTP")
+    assert http.resource == servers.pages["brokenpage"]
+    assert "page checkout could not be fetched" in http.message and "affected" in http.message
+    assert len(http.evidence["blocked_checks"]) >= 2
+    assert all(c.startswith(("WEB-", "ACCESS-")) for c in http.evidence["blocked_checks"])
+    tls = next(r for r in errors if r.check_id == "COLLECT-TLS")
+    assert len(tls.evidence["blocked_checks"]) >= 10
+    [hsts] = [r for r in mine if r.check_id == "WEB-HSTS"]
+    assert hsts.status is Status.PASS  # the home page answered and is judged
+    assert any(r.check_id == "TLS-NO-AEAD" and r.status is Status.PASS for r in mine)

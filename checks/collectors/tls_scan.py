@@ -86,6 +86,9 @@ class CertificateFacts:
     signature_algorithm: str | None = None  # OpenSSL's name: sha256WithRSAEncryption ...
     ec_curve: str | None = None  # for EC keys, OpenSSL's name: prime256v1, secp384r1 ...
     lifespan_days: int | None = None  # not_after - not_before
+    # Issued under a root that only --ca-bundle trusts (an internal CA), not a public one:
+    # browsers' lifespan limits and the Baseline Requirements bind public roots only.
+    private_ca: bool = False
 
 
 @dataclass(frozen=True)
@@ -431,7 +434,20 @@ def _deployment_facts(
         signature_algorithm=_signature_name(leaf),
         ec_curve=curve,
         lifespan_days=(leaf.not_valid_after_utc - leaf.not_valid_before_utc).days,
+        private_ca=_under_private_root(chain, ca_bundle),
     )
+
+
+def _under_private_root(chain: list[Any], ca_bundle: str | None) -> bool:
+    """Whether the chain leads to a root of ``--ca-bundle`` that is not a public root (by
+    name: a certificate of the chain is, or is issued by, such a root)."""
+    if not ca_bundle:
+        return False
+    import certifi
+
+    public = {a.subject for a in _trust_anchors(certifi.where())}
+    private = {a.subject for a in _trust_anchors(ca_bundle)} - public
+    return any(c.subject in private or c.issuer in private for c in chain)
 
 
 # cryptography names curves as SEC does; Mozilla's profiles use OpenSSL's names.

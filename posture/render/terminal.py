@@ -356,7 +356,7 @@ def error_cause(result: Result) -> str:
     """An error's cause without the target's own address, so one cause reads the same on
     every target (``could not collect http facts: cannot connect: Connection refused``)."""
     cause = result.message
-    cause = re.sub(r"\s*\(\d+ checks? blocked: [^)]*\)$", "", cause)
+    cause = re.sub(r"\s*\(\d+ checks? (?:blocked|affected): [^)]*\)$", "", cause)
     cause = _URL.sub("", cause)
     cause = re.sub(r"\d+\.\d+\.\d+\.\d+(:\d+)?", "", cause)
     cause = re.sub(r"(:\s*)+:", ":", cause)
@@ -364,22 +364,30 @@ def error_cause(result: Result) -> str:
     return cause or result.title
 
 
+@dataclass
+class _Cause:
+    targets: dict[str, None] = field(default_factory=dict)  # display names, in order
+    checks: set[str] = field(default_factory=set)  # the error results' check ids
+    blocked: int = 0  # checks a collector's error blocked on each target
+
+
 def _print_errors_grouped(report: ScanReport, console: Console, indent: str) -> None:
+    """One entry per cause across targets: a collector's error (``COLLECT-HTTP``) or the same
+    message several checks give (a named page that never answered) reads once."""
     names = display_names(report)
-    causes: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
-    blocked: dict[tuple[str, str], int] = {}
+    causes: dict[str, _Cause] = defaultdict(_Cause)
     for r in report.results:
         if r.status is not Status.ERROR:
             continue
-        key = (r.check_id, error_cause(r))
-        shown = names.get(r.target, r.target)
-        causes[key][shown] = None
+        cause = causes[error_cause(r)]
+        cause.targets[names.get(r.target, r.target)] = None
+        cause.checks.add(r.check_id)
         checks = r.evidence.get("blocked_checks")
         if isinstance(checks, list):
-            blocked[key] = len(checks)
+            cause.blocked = max(cause.blocked, len(checks))
     if not causes:
         return
-    targets = {t for ts in causes.values() for t in ts}
+    targets = {t for c in causes.values() for t in c.targets}
     heading = _text("COULD NOT BE ASSESSED", "bold")
     heading.append(
         f"  {len(targets)} target{'s' if len(targets) > 1 else ''}, {len(causes)} "
@@ -388,20 +396,27 @@ def _print_errors_grouped(report: ScanReport, console: Console, indent: str) -> 
     )
     console.print(heading)
     width = console.width
-    ordered = sorted(causes.items(), key=lambda kv: -len(kv[1]))
-    for (check_id, cause), where in ordered[:ERROR_CAUSES]:
+    ordered = sorted(causes.items(), key=lambda kv: (-len(kv[1].targets), kv[0]))
+    for text, cause in ordered[:ERROR_CAUSES]:
+        checks = sorted(cause.checks)
         line = _text(f"{'ERROR':<8} ", "bold")
-        line.append(f"{check_id}  ", style="bold")
-        line.append(cause)
+        label = checks[0] if len(checks) == 1 else f"{len(checks)} checks"
+        line.append(f"{label}  ", style="bold")
+        line.append(text)
         _one_line(console, line)
+        where = list(cause.targets)
         lead = f"{len(where)} {'target' if len(where) == 1 else 'targets'}: "
-        extra = blocked.get((check_id, cause))
-        tail = f" ({extra} check{'s' if extra > 1 else ''} blocked on each)" if extra else ""
-        room = max(20, width - len(indent) - len(lead) - len(tail))
-        _one_line(console, _text(indent + lead + _name_list(list(where), room) + tail, "dim"))
+        if cause.blocked:
+            tail = f" ({cause.blocked} check{'s' if cause.blocked > 1 else ''} blocked on each)"
+        elif len(checks) > 1:
+            tail = f" ({', '.join(checks)})"
+        else:
+            tail = ""
+        room = max(20, width - len(indent) - len(lead) - min(len(tail), width // 2))
+        _one_line(console, _text(indent + lead + _name_list(where, room) + tail, "dim"))
     if len(ordered) > ERROR_CAUSES:
         rest = ordered[ERROR_CAUSES:]
-        count = len({t for _, ts in rest for t in ts})
+        count = len({t for _, c in rest for t in c.targets})
         _one_line(
             console,
             _text(f"{indent}and {len(rest)} more causes on {count} targets: --details", "dim"),
