@@ -36,9 +36,12 @@ def _where(block: Block) -> str:
 
 
 def _walk(block: Block) -> Iterator[Block]:
-    yield block
-    for child in block.get("children", []):
-        yield from _walk(child)
+    """The block and everything nested in it, in file order (no recursion: nesting is input)."""
+    stack = [block]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.get("children", [])))
 
 
 def _own(block: Block, name: str) -> list[Directive]:

@@ -431,3 +431,17 @@ def test_include_loops_end(tmp_path: Path) -> None:
     assert not [r for r in results if r.status is Status.ERROR]
     notes = [n for r in results for n in r.evidence.get("parser_notes", [])]
     assert any("include loop" in n for n in notes)
+
+
+def test_hostile_nesting_is_one_error_naming_the_file_and_line(tmp_path: Path) -> None:
+    depth = 20_000
+    (tmp_path / "nginx.conf").write_text(
+        "server {\n root /srv;\n" + "location /a {\n" * depth + "}\n" * depth + "}\n"
+    )
+    (tmp_path / "ok.conf").write_text("server {\n  root /srv;\n  autoindex on;\n}\n")
+    results = _scan_folder(tmp_path, [("nginx.conf", "nginx"), ("ok.conf", "nginx")])
+    errors = [r for r in results if r.status is Status.ERROR]
+    # one per blocked check until collector failures are one error per cause (issue 16, terminal)
+    assert errors and {r.target for r in errors} == {"nginx.conf"}
+    assert "nginx.conf:66: blocks nested deeper than 64" in errors[0].message
+    assert any((r.key or "").startswith("autoindex:") for r in results if r.target == "ok.conf")
