@@ -156,3 +156,29 @@ def test_model_fields_are_findings_with_their_framework(tmp_path: Path) -> None:
     assert "SQLAlchemy model, table payments" in failed["card_number"].message
     assert failed["card_number"].location is not None
     assert failed["card_number"].location.start_line == 12
+
+
+@pytest.mark.parametrize(
+    ("sql_text", "expected"),
+    [
+        ('ALTER TABLE "payment" ALTER COLUMN "cvv" DROP NOT NULL;', set()),
+        ("ALTER TABLE payments ALTER COLUMN card_number DROP DEFAULT;", set()),
+        ("DROP TABLE IF EXISTS cvv;", set()),
+        ("ALTER TABLE payments DROP COLUMN IF EXISTS cvv;", {("cvv", True)}),
+        ("ALTER TABLE payments ADD COLUMN card_number varchar(19);", {("card_number", False)}),
+        ("CREATE TABLE t (id int, cvv2 char(4), card_last4 char(4));", {("cvv2", False)}),
+    ],
+)
+def test_sql_statements(sql_text: str, expected: set[tuple[str, bool]]) -> None:
+    _, found = scan_text("db/migrations/009.sql", sql_text, True)
+    assert {(c.column, c.dropped) for c in found} == expected
+
+
+def test_sql_in_typescript_migrations_spans_lines() -> None:
+    text = (
+        "export class Migration1 {\n  async up() {\n    this.addSql(`\n"
+        '      CREATE TABLE IF NOT EXISTS "card" (\n        "id" text NOT NULL,\n'
+        '        "card_number" text NOT NULL\n      );`)\n  }\n}\n'
+    )
+    _, found = scan_text("src/migrations/Migration1.ts", text, True)
+    assert [(c.column, c.line, c.framework) for c in found] == [("card_number", 6, "mikroorm")]

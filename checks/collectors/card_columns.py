@@ -77,6 +77,8 @@ def framework(path: str, text: str) -> str | None:
             return "sqlalchemy"
         return None
     if name.endswith((".ts", ".js", ".mjs", ".cjs")):
+        if "@mikro-orm" in text or "addSql(" in text:
+            return "mikroorm"
         if "@Column" in text or "queryRunner" in text or "TableColumn" in text:
             return "typeorm"
         if re.search(r"\bDataTypes\.|\bSequelize\.[A-Z]|queryInterface\.", text):
@@ -124,6 +126,26 @@ _SQL_TABLE = re.compile(
 )
 _SQL_DROP = re.compile(r"\bDROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?[`\"\[]?(\w+)[`\"\]]?", re.I)
 _SQL_KEYWORDS = {"constraint", "primary", "foreign", "unique", "key", "index", "check", "table"}
+# DROP NOT NULL, DROP DEFAULT, DROP TABLE ...: drops of something other than a column
+_SQL_DROP_OTHER = _SQL_KEYWORDS | {
+    "not",
+    "default",
+    "identity",
+    "expression",
+    "view",
+    "sequence",
+    "trigger",
+    "type",
+    "schema",
+    "database",
+    "function",
+    "extension",
+    "materialized",
+    "if",
+    "column",
+    "policy",
+    "owned",
+}
 
 
 def _table(raw: str | None) -> str | None:
@@ -141,7 +163,7 @@ def sql(text: str, first_line: int = 1, table: str | None = None) -> list[Defini
             table = _table(t.group(1))
             code = code[t.end() :]
         for m in _SQL_DROP.finditer(code):
-            if m.group(1).lower() not in _SQL_KEYWORDS | {"constraint"}:
+            if m.group(1).lower() not in _SQL_DROP_OTHER:
                 out.append(Definition(m.group(1), number, "drop", table))
         code = _SQL_DROP.sub(" ", code)
         for m in _SQL_COLUMN.finditer(code):
@@ -277,9 +299,12 @@ def prisma(text: str) -> list[Definition]:
 
 
 _TS_PROP = re.compile(r"^\s*(?:(?:public|private|protected|readonly|declare)\s+)*(\w+)\s*[!?]?\s*:")
-_TS_COLUMN_NAME = re.compile(r"@\w*Column\(\s*\{[^}]*\bname\s*:\s*[\"'](\w+)")
+_TS_COLUMN_NAME = re.compile(
+    r"@(?:\w*Column|Property|PrimaryKey|Enum)\(\s*\{[^}]*\b(?:name|fieldName)\s*:\s*[\"'](\w+)"
+)
 _TS_ENTITY = re.compile(r"@Entity\(\s*(?:[\"'](\w+)|\{[^}]*name\s*:\s*[\"'](\w+))?|class\s+(\w+)")
-_TS_QUERY = re.compile(r"""query\(\s*[`"'](.*?)[`"']\s*[,)]""")
+_TS_SQL = re.compile(r"""(?:\.query|addSql)\(\s*(`|"|')(.*?)\1""", re.S)  # SQL in strings
+_TS_DECORATOR = re.compile(r"@(?:\w*Column|Property|PrimaryKey|Enum)\(")
 _TS_TABLECOLUMN = re.compile(r"new\s+TableColumn\(\s*\{[^}]*name\s*:\s*[\"'](\w+)")
 _TS_DROPCOLUMN = re.compile(r"\.dropColumns?\(\s*[\"'](\w+)[\"']\s*,\s*(.*)")
 
@@ -289,20 +314,20 @@ def typeorm(text: str) -> list[Definition]:
     lines = text.splitlines()
     table = None
     pending: int | None = None  # line of an @Column decorator waiting for its property
+    for q in _TS_SQL.finditer(text):
+        out += sql(q.group(2), text.count("\n", 0, q.start(2)) + 1)
     for number, line in enumerate(lines, 1):
         code = line.split("//", 1)[0]
         if m := _TS_ENTITY.search(code):
             named = m.group(1) or m.group(2) or m.group(3)
             if named:
                 table = snake(named)
-        for q in _TS_QUERY.finditer(code):
-            out += [Definition(d.name, number, d.action, d.table) for d in sql(q.group(1))]
         if m := _TS_TABLECOLUMN.search(code):
             out.append(Definition(m.group(1), number, "add", table))
         if m := _TS_DROPCOLUMN.search(code):
             for name in re.findall(r"[\"'](\w+)[\"']", m.group(2)):
                 out.append(Definition(name, number, "drop", snake(m.group(1))))
-        if re.search(r"@\w*Column\(", code):
+        if _TS_DECORATOR.search(code):
             explicit = _TS_COLUMN_NAME.search(code)
             if explicit:
                 out.append(Definition(explicit.group(1), number, "add", table))
@@ -402,6 +427,7 @@ PARSERS = {
     "sqlalchemy": sqlalchemy,
     "prisma": prisma,
     "typeorm": typeorm,
+    "mikroorm": typeorm,  # the same decorator-and-property shape, SQL in addSql()
     "sequelize": sequelize,
     "laravel": laravel,
     "magento": magento,
