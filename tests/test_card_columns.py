@@ -182,3 +182,19 @@ def test_sql_in_typescript_migrations_spans_lines() -> None:
     )
     _, found = scan_text("src/migrations/Migration1.ts", text, True)
     assert [(c.column, c.line, c.framework) for c in found] == [("card_number", 6, "mikroorm")]
+
+
+def test_multi_line_decorators() -> None:
+    text = (
+        "@Entity()\nexport class Payment {\n"
+        '  @Property({\n    columnType: "text",\n    nullable: true,\n  })\n  card_number: string\n\n'
+        '  @Column({\n    name: "cvv",\n    length: 4,\n  })\n  @Index()\n  securityCode: string\n\n'
+        "  @Column() @Index() cardLast4: string\n  @Column() @Index() cardNumber: string\n"
+        "  @Property({ onCreate: () => new Date() })\n  created_at: Date\n}\n"
+    )
+    _, found = scan_text("src/models/payment.ts", text, True)
+    assert [(c.column, c.line) for c in found] == [
+        ("card_number", 3),
+        ("cvv", 9),
+        ("cardNumber", 17),
+    ]

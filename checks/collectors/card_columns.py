@@ -310,13 +310,16 @@ _TS_DROPCOLUMN = re.compile(r"\.dropColumns?\(\s*[\"'](\w+)[\"']\s*,\s*(.*)")
 
 
 def typeorm(text: str) -> list[Definition]:
+    """Decorated properties (@Column/@Property ... then `name: type`), TableColumn, dropColumn,
+    and SQL in query()/addSql() strings."""
     out = []
-    lines = text.splitlines()
     table = None
-    pending: int | None = None  # line of an @Column decorator waiting for its property
     for q in _TS_SQL.finditer(text):
         out += sql(q.group(2), text.count("\n", 0, q.start(2)) + 1)
-    for number, line in enumerate(lines, 1):
+    pending: int | None = None  # line of a column decorator waiting for its property
+    depth = 0  # open parentheses of that decorator's arguments
+    arguments = ""  # the decorator's arguments so far (an explicit name: wins)
+    for number, line in enumerate(text.splitlines(), 1):
         code = line.split("//", 1)[0]
         if m := _TS_ENTITY.search(code):
             named = m.group(1) or m.group(2) or m.group(3)
@@ -327,28 +330,34 @@ def typeorm(text: str) -> list[Definition]:
         if m := _TS_DROPCOLUMN.search(code):
             for name in re.findall(r"[\"'](\w+)[\"']", m.group(2)):
                 out.append(Definition(name, number, "drop", snake(m.group(1))))
-        if _TS_DECORATOR.search(code):
-            explicit = _TS_COLUMN_NAME.search(code)
-            if explicit:
-                out.append(Definition(explicit.group(1), number, "add", table))
-                pending = None
-            else:
-                pending = number
-            rest = code[code.rfind(")") + 1 :] if ")" in code else ""
-            if pending and (m := _TS_PROP.match(rest)):
-                out.append(Definition(m.group(1), number, "add", table))
-                pending = None
+        rest = code
+        if pending is None and (d := _TS_DECORATOR.search(code)):
+            pending, depth, arguments, rest = number, 0, "", code[d.start() :]
+        if pending is None:
             continue
-        if pending is not None:
-            if m := _TS_PROP.match(code):
-                out.append(Definition(m.group(1), number, "add", table))
-                pending = None
-            elif (
-                code.strip()
-                and not code.strip().startswith(("@", "*", "/*", "})", "}", ")"))
-                and number - pending > 8
-            ):
-                pending = None
+        open_args = False
+        while depth > 0 or rest.lstrip().startswith("@"):
+            # inside a decorator's arguments: count parentheses to find where they close
+            for index, ch in enumerate(rest):
+                depth += ch == "("
+                depth -= ch == ")"
+                if depth == 0 and ch == ")":
+                    arguments += rest[: index + 1]
+                    rest = rest[index + 1 :]
+                    break
+            else:
+                arguments += rest
+                open_args = True
+                break
+        if open_args:
+            continue
+        explicit = _TS_COLUMN_NAME.search(arguments)
+        if m := _TS_PROP.match(rest):
+            name = explicit.group(1) if explicit else m.group(1)
+            out.append(Definition(name, pending, "add", table))
+            pending = None
+        elif rest.strip() and number - pending > 40:
+            pending = None  # not a property after all
     return out
 
 
