@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from posture.checks.collectors.evidence_files import Directive, EvidenceFile
-from posture.checks.config_sshd import Finding
+from posture.checks.config_topics import Finding
 
 Policy = Callable[[str, Any], Any]
 _SECRET_BLOCKS = ("<key>", "<tls-auth>", "<tls-crypt>", "<tls-crypt-v2>", "<secret>", "<pkcs12>")
