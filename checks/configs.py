@@ -60,6 +60,11 @@ def _outcomes(f: EvidenceFile, found: Iterator[tuple[Finding, str | None]]) -> I
     if not failed:
         topics = len(FORMATS[f.kind])
         yield Outcome.passed(f"none of the {topics} {f.kind} topics found weak", evidence=parser)
+    dh = f.referenced.get("dh")
+    if dh is not None and "skipped" in dh:
+        yield Outcome.skip(
+            f"Diffie-Hellman parameters {dh['file']}: {dh['skipped']}", key="dh", evidence=parser
+        )
     root = f.root.rstrip("/") + "/" if f.root else ""
     for note in f.notes:
         if " include " in f" {note}" and ("not read" in note or "not in the checkout" in note):

@@ -445,3 +445,14 @@ def test_hostile_nesting_is_one_error_naming_the_file_and_line(tmp_path: Path) -
     assert errors and {r.target for r in errors} == {"nginx.conf"}
     assert "nginx.conf:66: blocks nested deeper than 64" in errors[0].message
     assert any((r.key or "").startswith("autoindex:") for r in results if r.target == "ok.conf")
+
+
+def test_a_dh_file_outside_the_checkout_is_a_skipped_topic(tmp_path: Path) -> None:
+    (tmp_path / "server.conf").write_text(
+        "server 10.8.0.0 255.255.255.0\ndev tun\ndh /etc/openvpn/dh2048.pem\ntls-crypt ta.key\n"
+        "tls-version-min 1.2\nuser nobody\n"
+    )
+    results = _scan_folder(tmp_path, [("server.conf", "openvpn")])
+    dh = [r for r in results if r.key == "dh"]
+    assert [r.status for r in dh] == [Status.SKIPPED]
+    assert "/etc/openvpn/dh2048.pem: not in the checkout" in dh[0].message
