@@ -208,8 +208,10 @@ def rails(text: str) -> list[Definition]:
     return out
 
 
-_DJ_FIELD = re.compile(r"^\s*(\w+)\s*(?::\s*[\w\[\]., ]+)?=\s*(?:models|\w+)\.\w*Field\(")
-_DJ_TUPLE = re.compile(r"^\s*\(\s*[\"'](\w+)[\"']\s*,\s*(?:models|\w+)\.\w*Field\(")
+# models.CharField( or an imported CharField(; never forms.CharField or serializers.CharField,
+# which describe input, not storage
+_DJ_FIELD = re.compile(r"^\s*(\w+)\s*(?::\s*[\w\[\]., ]+)?=\s*(?:models\.)?\w*Field\(")
+_DJ_TUPLE = re.compile(r"^\s*\(\s*[\"'](\w+)[\"']\s*,\s*(?:models\.)?\w*Field\(")
 _DJ_MODEL = re.compile(r"(?:model_name|name)\s*=\s*[\"'](\w+)[\"']")
 _DJ_OP = re.compile(r"migrations\.(AddField|RemoveField|AlterField|RenameField|CreateModel)\(")
 
