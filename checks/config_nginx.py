@@ -8,14 +8,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from posture.checks.collectors.evidence_files import Directive, EvidenceFile
-from posture.checks.config_sshd import Finding
+from posture.checks.config_topics import Finding
 
 Policy = Callable[[str, Any], Any]
 Block = dict[str, Any]
 GUARDS = {"allow", "deny", "auth_basic", "auth_request", "satisfy", "auth_jwt"}
 HIDDEN_SAMPLES = ("/.git/config", "/.env", "/.svn/entries")
 BACKUP_SAMPLES = ("/config.php.bak", "/config.php~", "/config.php.old", "/backup.sql")
-_WEAK_CIPHERS = ("RC4", "3DES", "DES", "NULL", "EXPORT", "EXP-", "MD5")
+# OpenSSL cipher-string tokens that enable weak suites (DES alone, not as part of 3DES/DES-CBC3)
+_WEAK_CIPHERS = {
+    "RC4": r"RC4",
+    "3DES": r"3DES|DES-CBC3",
+    "DES": r"(?<![3E])DES(?!-CBC3)",
+    "NULL": r"NULL",
+    "EXPORT": r"EXPORT|EXP-",
+    "MD5": r"MD5",
+}
 
 
 def _at(block: Block) -> Directive:
@@ -36,9 +44,12 @@ def _where(block: Block) -> str:
 
 
 def _walk(block: Block) -> Iterator[Block]:
-    yield block
-    for child in block.get("children", []):
-        yield from _walk(child)
+    """The block and everything nested in it, in file order (no recursion: nesting is input)."""
+    stack = [block]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.get("children", [])))
 
 
 def _own(block: Block, name: str) -> list[Directive]:
@@ -131,7 +142,11 @@ def nginx(f: EvidenceFile, policy: Policy) -> Iterator[Finding]:
             enabled = [
                 t for t in spec.replace("+", ":").split(":") if t and not t.startswith(("!", "-"))
             ]
-            weak = [c for c in _WEAK_CIPHERS if any(c in token for token in enabled)]
+            weak = [
+                name
+                for name, pattern in _WEAK_CIPHERS.items()
+                if any(re.search(pattern, token) for token in enabled)
+            ]
             if weak:
                 yield Finding(
                     f"ciphers:{d.line}",

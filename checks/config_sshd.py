@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from posture.checks.collectors.evidence_files import Directive, EvidenceFile
+from posture.checks.config_topics import Finding
 from posture.model import Location
 
 # sshd_config(5) defaults (OpenSSH 9.x), used when sshd itself did not parse the file.
@@ -35,15 +36,6 @@ DEFAULTS = {
     "strictmodes": "yes",
 }
 _CANON = {"without-password": "prohibit-password", "true": "yes", "false": "no", "all": "yes"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    key: str
-    message: str
-    directive: Directive | None
-    evidence: dict[str, Any]
-    topic: str = ""  # when the key does not start with it
 
 
 Getter = Callable[[str], tuple[str, Directive | None]]

@@ -6,7 +6,9 @@ docs/controls.md lists the same table per format (a test keeps the two in step).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from posture.checks.collectors.evidence_files import Directive
 from posture.model import Severity
 
 MOZ_SSH = "Mozilla OpenSSH guidelines"
@@ -26,6 +28,17 @@ class Topic:
     severity: Severity
     what: str
     source: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One weakness a topic rule found in a file, before it becomes a result."""
+
+    key: str
+    message: str
+    directive: Directive | None
+    evidence: dict[str, Any]
+    topic: str = ""  # when the key does not start with it
 
 
 def _table(*rows: Topic) -> dict[str, Topic]:

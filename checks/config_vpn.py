@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from posture.checks.collectors.evidence_files import Directive, EvidenceFile
-from posture.checks.config_sshd import Finding
+from posture.checks.config_topics import Finding
 
 Policy = Callable[[str, Any], Any]
 _SECRET_BLOCKS = ("<key>", "<tls-auth>", "<tls-crypt>", "<tls-crypt-v2>", "<secret>", "<pkcs12>")
@@ -27,7 +27,14 @@ def openvpn(f: EvidenceFile, policy: Policy) -> Iterator[Finding]:
     for d in f.directives:
         if d.name in ("cipher", "data-ciphers", "ncp-ciphers", "data-ciphers-fallback"):
             bad = [c for c in ":".join(d.args).split(":") if c.upper() in weak]
-            if bad:
+            if [c.upper() for c in bad] == ["NONE"]:
+                yield Finding(
+                    f"cipher:{d.line}",
+                    f"{d.name} none: the tunnel carries traffic unencrypted",
+                    d,
+                    {"directive": d.name, "ciphers": bad},
+                )
+            elif bad:
                 yield Finding(
                     f"cipher:{d.line}",
                     f"legacy cipher {', '.join(bad)}",

@@ -13,8 +13,7 @@ from typing import Any
 
 from posture.checks import config_nginx, config_sshd, config_vpn
 from posture.checks.collectors.evidence_files import EvidenceFile, collect_evidence_file
-from posture.checks.config_sshd import Finding
-from posture.checks.config_topics import FORMATS, Topic
+from posture.checks.config_topics import FORMATS, Finding, Topic
 from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
@@ -36,9 +35,7 @@ def _topic(f: EvidenceFile, finding: Finding) -> Topic:
     return FORMATS[f.kind][finding.topic or finding.key.split(":", 1)[0]]
 
 
-def _outcomes(
-    f: EvidenceFile, found: Iterator[tuple[Finding, str | None]], severity: Severity | None = None
-) -> Iterator[Outcome]:
+def _outcomes(f: EvidenceFile, found: Iterator[tuple[Finding, str | None]]) -> Iterator[Outcome]:
     parser: dict[str, Any] = {"parser": f.parser}
     if f.notes:
         parser["parser_notes"] = list(f.notes)
@@ -58,13 +55,16 @@ def _outcomes(
             location=config_sshd.location(f, finding.directive),
             evidence={**finding.evidence, "topic": topic.key, "source": topic.source, **parser},
             key=key,
-            severity=severity
-            if severity is not None and topic.severity is Severity.HIGH
-            else topic.severity,
+            severity=topic.severity,
         )
     if not failed:
         topics = len(FORMATS[f.kind])
         yield Outcome.passed(f"none of the {topics} {f.kind} topics found weak", evidence=parser)
+    dh = f.referenced.get("dh")
+    if dh is not None and "skipped" in dh:
+        yield Outcome.skip(
+            f"Diffie-Hellman parameters {dh['file']}: {dh['skipped']}", key="dh", evidence=parser
+        )
     root = f.root.rstrip("/") + "/" if f.root else ""
     for note in f.notes:
         if " include " in f" {note}" and ("not read" in note or "not in the checkout" in note):

@@ -23,6 +23,7 @@ FRAMEWORKS = {
     "sqlalchemy": "SQLAlchemy model",
     "prisma": "Prisma schema",
     "typeorm": "TypeORM entity",
+    "mikroorm": "MikroORM entity",
     "sequelize": "Sequelize model",
     "laravel": "Laravel migration",
     "magento": "Magento db_schema.xml",

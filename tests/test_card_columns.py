@@ -110,6 +110,9 @@ def test_card_fields_per_framework(framework: str) -> None:
         ("security_code", None),  # a 2FA code as often as a CVV: only with a card prefix
         ("code", None),
         ("pan", None),  # an Indian tax id as often as a card number
+        # a bare number, even in a card table: django-oscar's Bankcard.number keeps only the
+        # obfuscated number (XXXX-XXXX-XXXX-1234)
+        ("number", None),
     ],
 )
 def test_names(name: str, kind: str | None) -> None:
@@ -156,3 +159,45 @@ def test_model_fields_are_findings_with_their_framework(tmp_path: Path) -> None:
     assert "SQLAlchemy model, table payments" in failed["card_number"].message
     assert failed["card_number"].location is not None
     assert failed["card_number"].location.start_line == 12
+
+
+@pytest.mark.parametrize(
+    ("sql_text", "expected"),
+    [
+        ('ALTER TABLE "payment" ALTER COLUMN "cvv" DROP NOT NULL;', set()),
+        ("ALTER TABLE payments ALTER COLUMN card_number DROP DEFAULT;", set()),
+        ("DROP TABLE IF EXISTS cvv;", set()),
+        ("ALTER TABLE payments DROP COLUMN IF EXISTS cvv;", {("cvv", True)}),
+        ("ALTER TABLE payments ADD COLUMN card_number varchar(19);", {("card_number", False)}),
+        ("CREATE TABLE t (id int, cvv2 char(4), card_last4 char(4));", {("cvv2", False)}),
+    ],
+)
+def test_sql_statements(sql_text: str, expected: set[tuple[str, bool]]) -> None:
+    _, found = scan_text("db/migrations/009.sql", sql_text, True)
+    assert {(c.column, c.dropped) for c in found} == expected
+
+
+def test_sql_in_typescript_migrations_spans_lines() -> None:
+    text = (
+        "export class Migration1 {\n  async up() {\n    this.addSql(`\n"
+        '      CREATE TABLE IF NOT EXISTS "card" (\n        "id" text NOT NULL,\n'
+        '        "card_number" text NOT NULL\n      );`)\n  }\n}\n'
+    )
+    _, found = scan_text("src/migrations/Migration1.ts", text, True)
+    assert [(c.column, c.line, c.framework) for c in found] == [("card_number", 6, "mikroorm")]
+
+
+def test_multi_line_decorators() -> None:
+    text = (
+        "@Entity()\nexport class Payment {\n"
+        '  @Property({\n    columnType: "text",\n    nullable: true,\n  })\n  card_number: string\n\n'
+        '  @Column({\n    name: "cvv",\n    length: 4,\n  })\n  @Index()\n  securityCode: string\n\n'
+        "  @Column() @Index() cardLast4: string\n  @Column() @Index() cardNumber: string\n"
+        "  @Property({ onCreate: () => new Date() })\n  created_at: Date\n}\n"
+    )
+    _, found = scan_text("src/models/payment.ts", text, True)
+    assert [(c.column, c.line) for c in found] == [
+        ("card_number", 3),
+        ("cvv", 9),
+        ("cardNumber", 17),
+    ]

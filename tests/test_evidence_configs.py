@@ -431,3 +431,28 @@ def test_include_loops_end(tmp_path: Path) -> None:
     assert not [r for r in results if r.status is Status.ERROR]
     notes = [n for r in results for n in r.evidence.get("parser_notes", [])]
     assert any("include loop" in n for n in notes)
+
+
+def test_hostile_nesting_is_one_error_naming_the_file_and_line(tmp_path: Path) -> None:
+    depth = 20_000
+    (tmp_path / "nginx.conf").write_text(
+        "server {\n root /srv;\n" + "location /a {\n" * depth + "}\n" * depth + "}\n"
+    )
+    (tmp_path / "ok.conf").write_text("server {\n  root /srv;\n  autoindex on;\n}\n")
+    results = _scan_folder(tmp_path, [("nginx.conf", "nginx"), ("ok.conf", "nginx")])
+    errors = [r for r in results if r.status is Status.ERROR]
+    # one per blocked check until collector failures are one error per cause (issue 16, terminal)
+    assert errors and {r.target for r in errors} == {"nginx.conf"}
+    assert "nginx.conf:66: blocks nested deeper than 64" in errors[0].message
+    assert any((r.key or "").startswith("autoindex:") for r in results if r.target == "ok.conf")
+
+
+def test_a_dh_file_outside_the_checkout_is_a_skipped_topic(tmp_path: Path) -> None:
+    (tmp_path / "server.conf").write_text(
+        "server 10.8.0.0 255.255.255.0\ndev tun\ndh /etc/openvpn/dh2048.pem\ntls-crypt ta.key\n"
+        "tls-version-min 1.2\nuser nobody\n"
+    )
+    results = _scan_folder(tmp_path, [("server.conf", "openvpn")])
+    dh = [r for r in results if r.key == "dh"]
+    assert [r.status for r in dh] == [Status.SKIPPED]
+    assert "/etc/openvpn/dh2048.pem: not in the checkout" in dh[0].message

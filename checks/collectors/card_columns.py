@@ -77,6 +77,8 @@ def framework(path: str, text: str) -> str | None:
             return "sqlalchemy"
         return None
     if name.endswith((".ts", ".js", ".mjs", ".cjs")):
+        if "@mikro-orm" in text or "addSql(" in text:
+            return "mikroorm"
         if "@Column" in text or "queryRunner" in text or "TableColumn" in text:
             return "typeorm"
         if re.search(r"\bDataTypes\.|\bSequelize\.[A-Z]|queryInterface\.", text):
@@ -124,6 +126,26 @@ _SQL_TABLE = re.compile(
 )
 _SQL_DROP = re.compile(r"\bDROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?[`\"\[]?(\w+)[`\"\]]?", re.I)
 _SQL_KEYWORDS = {"constraint", "primary", "foreign", "unique", "key", "index", "check", "table"}
+# DROP NOT NULL, DROP DEFAULT, DROP TABLE ...: drops of something other than a column
+_SQL_DROP_OTHER = _SQL_KEYWORDS | {
+    "not",
+    "default",
+    "identity",
+    "expression",
+    "view",
+    "sequence",
+    "trigger",
+    "type",
+    "schema",
+    "database",
+    "function",
+    "extension",
+    "materialized",
+    "if",
+    "column",
+    "policy",
+    "owned",
+}
 
 
 def _table(raw: str | None) -> str | None:
@@ -141,7 +163,7 @@ def sql(text: str, first_line: int = 1, table: str | None = None) -> list[Defini
             table = _table(t.group(1))
             code = code[t.end() :]
         for m in _SQL_DROP.finditer(code):
-            if m.group(1).lower() not in _SQL_KEYWORDS | {"constraint"}:
+            if m.group(1).lower() not in _SQL_DROP_OTHER:
                 out.append(Definition(m.group(1), number, "drop", table))
         code = _SQL_DROP.sub(" ", code)
         for m in _SQL_COLUMN.finditer(code):
@@ -186,8 +208,10 @@ def rails(text: str) -> list[Definition]:
     return out
 
 
-_DJ_FIELD = re.compile(r"^\s*(\w+)\s*(?::\s*[\w\[\]., ]+)?=\s*(?:models|\w+)\.\w*Field\(")
-_DJ_TUPLE = re.compile(r"^\s*\(\s*[\"'](\w+)[\"']\s*,\s*(?:models|\w+)\.\w*Field\(")
+# models.CharField( or an imported CharField(; never forms.CharField or serializers.CharField,
+# which describe input, not storage
+_DJ_FIELD = re.compile(r"^\s*(\w+)\s*(?::\s*[\w\[\]., ]+)?=\s*(?:models\.)?\w*Field\(")
+_DJ_TUPLE = re.compile(r"^\s*\(\s*[\"'](\w+)[\"']\s*,\s*(?:models\.)?\w*Field\(")
 _DJ_MODEL = re.compile(r"(?:model_name|name)\s*=\s*[\"'](\w+)[\"']")
 _DJ_OP = re.compile(r"migrations\.(AddField|RemoveField|AlterField|RenameField|CreateModel)\(")
 
@@ -277,53 +301,65 @@ def prisma(text: str) -> list[Definition]:
 
 
 _TS_PROP = re.compile(r"^\s*(?:(?:public|private|protected|readonly|declare)\s+)*(\w+)\s*[!?]?\s*:")
-_TS_COLUMN_NAME = re.compile(r"@\w*Column\(\s*\{[^}]*\bname\s*:\s*[\"'](\w+)")
+_TS_COLUMN_NAME = re.compile(
+    r"@(?:\w*Column|Property|PrimaryKey|Enum)\(\s*\{[^}]*\b(?:name|fieldName)\s*:\s*[\"'](\w+)"
+)
 _TS_ENTITY = re.compile(r"@Entity\(\s*(?:[\"'](\w+)|\{[^}]*name\s*:\s*[\"'](\w+))?|class\s+(\w+)")
-_TS_QUERY = re.compile(r"""query\(\s*[`"'](.*?)[`"']\s*[,)]""")
+_TS_SQL = re.compile(r"""(?:\.query|addSql)\(\s*(`|"|')(.*?)\1""", re.S)  # SQL in strings
+_TS_DECORATOR = re.compile(r"@(?:\w*Column|Property|PrimaryKey|Enum)\(")
 _TS_TABLECOLUMN = re.compile(r"new\s+TableColumn\(\s*\{[^}]*name\s*:\s*[\"'](\w+)")
 _TS_DROPCOLUMN = re.compile(r"\.dropColumns?\(\s*[\"'](\w+)[\"']\s*,\s*(.*)")
 
 
 def typeorm(text: str) -> list[Definition]:
+    """Decorated properties (@Column/@Property ... then `name: type`), TableColumn, dropColumn,
+    and SQL in query()/addSql() strings."""
     out = []
-    lines = text.splitlines()
     table = None
-    pending: int | None = None  # line of an @Column decorator waiting for its property
-    for number, line in enumerate(lines, 1):
+    for q in _TS_SQL.finditer(text):
+        out += sql(q.group(2), text.count("\n", 0, q.start(2)) + 1)
+    pending: int | None = None  # line of a column decorator waiting for its property
+    depth = 0  # open parentheses of that decorator's arguments
+    arguments = ""  # the decorator's arguments so far (an explicit name: wins)
+    for number, line in enumerate(text.splitlines(), 1):
         code = line.split("//", 1)[0]
         if m := _TS_ENTITY.search(code):
             named = m.group(1) or m.group(2) or m.group(3)
             if named:
                 table = snake(named)
-        for q in _TS_QUERY.finditer(code):
-            out += [Definition(d.name, number, d.action, d.table) for d in sql(q.group(1))]
         if m := _TS_TABLECOLUMN.search(code):
             out.append(Definition(m.group(1), number, "add", table))
         if m := _TS_DROPCOLUMN.search(code):
             for name in re.findall(r"[\"'](\w+)[\"']", m.group(2)):
                 out.append(Definition(name, number, "drop", snake(m.group(1))))
-        if re.search(r"@\w*Column\(", code):
-            explicit = _TS_COLUMN_NAME.search(code)
-            if explicit:
-                out.append(Definition(explicit.group(1), number, "add", table))
-                pending = None
-            else:
-                pending = number
-            rest = code[code.rfind(")") + 1 :] if ")" in code else ""
-            if pending and (m := _TS_PROP.match(rest)):
-                out.append(Definition(m.group(1), number, "add", table))
-                pending = None
+        rest = code
+        if pending is None and (d := _TS_DECORATOR.search(code)):
+            pending, depth, arguments, rest = number, 0, "", code[d.start() :]
+        if pending is None:
             continue
-        if pending is not None:
-            if m := _TS_PROP.match(code):
-                out.append(Definition(m.group(1), number, "add", table))
-                pending = None
-            elif (
-                code.strip()
-                and not code.strip().startswith(("@", "*", "/*", "})", "}", ")"))
-                and number - pending > 8
-            ):
-                pending = None
+        open_args = False
+        while depth > 0 or rest.lstrip().startswith("@"):
+            # inside a decorator's arguments: count parentheses to find where they close
+            for index, ch in enumerate(rest):
+                depth += ch == "("
+                depth -= ch == ")"
+                if depth == 0 and ch == ")":
+                    arguments += rest[: index + 1]
+                    rest = rest[index + 1 :]
+                    break
+            else:
+                arguments += rest
+                open_args = True
+                break
+        if open_args:
+            continue
+        explicit = _TS_COLUMN_NAME.search(arguments)
+        if m := _TS_PROP.match(rest):
+            name = explicit.group(1) if explicit else m.group(1)
+            out.append(Definition(name, pending, "add", table))
+            pending = None
+        elif rest.strip() and number - pending > 40:
+            pending = None  # not a property after all
     return out
 
 
@@ -402,6 +438,7 @@ PARSERS = {
     "sqlalchemy": sqlalchemy,
     "prisma": prisma,
     "typeorm": typeorm,
+    "mikroorm": typeorm,  # the same decorator-and-property shape, SQL in addSql()
     "sequelize": sequelize,
     "laravel": laravel,
     "magento": magento,

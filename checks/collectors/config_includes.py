@@ -47,7 +47,7 @@ def resolve(pattern: str, *, base: Path, root: Path, system_dir: str) -> Include
     """The files an include pattern names, as found in the checkout (sorted, like glob(3))."""
     outside = False
     empty_folder = False
-    for candidate in _candidates(pattern, base, root, system_dir):
+    for candidate in _candidates(pattern, Path(os.path.abspath(base)), root, system_dir):
         if not Path(os.path.normpath(candidate)).is_relative_to(root):
             outside = True  # ../../etc/shadow climbs out before anything is read
             continue

@@ -29,8 +29,10 @@ from posture.checks.collectors.evidence_files import (
 )
 from posture.checks.collectors.referenced_files import dh_parameters
 from posture.checks.collectors.sshd_config import DAEMON_TIMEOUT, DISABLE_ENV, daemon_disabled
+from posture.errors import CollectError
 
 SYSTEM_DIR = "/etc/nginx"
+MAX_NESTING = 64  # real configurations nest a handful of blocks; deeper is hostile input
 _TOKEN = re.compile(
     r"""#.*$|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[{};]|[^\s{};"'#]+(?:#[^\s{};]*)?"""
 )
@@ -162,6 +164,11 @@ def structure(stream: list[Token], main: str) -> tuple[list[Directive], list[dic
     words: list[Token] = []
     for tok in stream:
         if tok.text == "{":
+            if len(stack) >= MAX_NESTING:
+                raise CollectError(
+                    f"{tok.file}:{tok.line}: blocks nested deeper than {MAX_NESTING}: not an nginx "
+                    "configuration posture will read"
+                )
             first = words[0] if words else tok
             block = {
                 "context": " ".join(_unquote(w.text) for w in words),
