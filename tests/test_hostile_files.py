@@ -123,6 +123,12 @@ def test_a_billion_laughs_in_policy_overrides_is_refused(tmp_path: Path, run_cli
     one_line_error(proc, "posture.yaml", "nodes")
 
 
+def test_deeply_nested_yaml_is_refused(tmp_path: Path, run_cli: RunCli) -> None:
+    (tmp_path / "posture.yaml").write_text("version: 1\nwaivers: " + "[" * 5000 + "]" * 5000)
+    proc = run_cli("scan", "-c", "posture.yaml", "--no-record", timeout=60)
+    one_line_error(proc, "posture.yaml:2", "nested")
+
+
 def test_a_recursive_alias_is_refused(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "posture.yaml").write_text("version: 1\nwaivers: &a [*a]\n")
     proc = run_cli("scan", "-c", "posture.yaml", "--no-record", timeout=60)
