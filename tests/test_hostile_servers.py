@@ -237,3 +237,28 @@ def test_a_trickling_privacy_policy_times_out_within_the_bound(
     assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
     text = json.dumps(json.loads(proc.stdout)["results"])
     assert "timed out" in text, text
+
+
+def test_a_shop_that_trickles_every_probe_costs_one_deadline_per_host(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """Home answers; security.txt, the plain-HTTP probe and ten admin paths trickle. Once one
+    request to a host is cut at the deadline, the others to that host are not sent: twelve
+    trickling paths cost one deadline, not twelve."""
+    listener, port = trickling_server("body", answered=("/",))
+    try:
+        out = tmp_path / "out.json"
+        started = time.monotonic()
+        proc = run_cli(
+            "scan", "--target", f"http://127.0.0.1:{port}/", "--timeout", str(TIMEOUT),
+            "--only", "web", "-f", "json", "-o", str(out), "--no-record",
+            timeout=12 * REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN + 30,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
+    results = json.loads(out.read_text())["results"]
+    security_txt = [r for r in results if r["check_id"] == "WEB-SECURITY-TXT"]
+    assert security_txt and "time" in json.dumps(security_txt), security_txt

@@ -130,11 +130,14 @@ def version_ignoring_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
     return listener, int(listener.getsockname()[1])
 
 
-def trickling_server(mode: str, interval: float = 0.2) -> tuple[socket.socket, int]:
+def trickling_server(
+    mode: str, interval: float = 0.2, answered: tuple[str, ...] = ()
+) -> tuple[socket.socket, int]:
     """A plain HTTP server that sends one byte every ``interval`` seconds, for ever.
 
     ``mode`` "headers" trickles an endless header line; "body" sends complete headers announcing
     a large body, then trickles the body. No single read ever waits long enough to time out.
+    Paths in ``answered`` get a small page at once (a shop that trickles only some paths).
     """
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -150,6 +153,14 @@ def trickling_server(mode: str, interval: float = 0.2) -> tuple[socket.socket, i
                 if not chunk:
                     return
                 request += chunk
+            path = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else ""
+            if path in answered:
+                page = b"<html><body>shop</body></html>"
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                    b"Content-Length: " + str(len(page)).encode() + b"\r\n\r\n" + page
+                )
+                return
             if mode == "headers":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
             else:
