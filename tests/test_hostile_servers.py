@@ -122,11 +122,20 @@ def hostile_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     try:
         url = f"https://shopper:{SECRET}@127.0.0.1:{port}/"
         db = folder / "history.sqlite"
+        expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        # A waiver from the pull request: its reason and approver are hostile text too, and its
+        # target names the URL with its credentials.
+        (folder / "waivers.yaml").write_text(
+            f"- check: WEB-CSP\n  target: '{url}'\n"
+            '  reason: "\\e[2J<img src=x onerror=alert(1)> [x](https://evil.example) ok"\n'
+            f"  approver: '@octocat <b>bold</b>'\n  expires: {expires}\n"
+        )
         out = folder / "out"
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
         base = [sys.executable, "-m", "posture"]
         scan = subprocess.run(
             [*base, "scan", "--target", url, "--timeout", "3", "--db", str(db),
+             "--waivers", str(folder / "waivers.yaml"),
              "--output-dir", str(out), "-f", "terminal", "-f", "md", "-f", "junit",
              "-f", "sarif", "-f", "json", "-f", "csv"],
             capture_output=True, text=True, timeout=600, env=env, cwd=folder, check=False,
@@ -214,6 +223,7 @@ def test_junit_is_valid_xml(hostile_outputs: dict[str, str]) -> None:
 
 def test_html_report_escapes_markup(hostile_outputs: dict[str, str]) -> None:
     html = hostile_outputs["r.html"]
+    assert "&lt;img src=x" in html  # the waiver reason is shown, escaped
     assert "<img src=x" not in html and "<b>bold" not in html
 
 
