@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import RunCli
-from .testbed.pyservers import hostile_server, trickling_server
+from .testbed.pyservers import hostile_server, trickling_proxy, trickling_server
 
 TIMEOUT = 1.0
 # The bound docs/security.md states: every request ends within 3 x --timeout.
@@ -272,3 +272,29 @@ def test_a_shop_that_trickles_every_probe_costs_one_deadline_per_host(
     results = json.loads(out.read_text())["results"]
     security_txt = [r for r in results if r["check_id"] == "WEB-SECURITY-TXT"]
     assert security_txt and "time" in json.dumps(security_txt), security_txt
+
+
+def test_a_trickled_tls_handshake_is_cut_within_the_bound(tmp_path: Path, run_cli: RunCli) -> None:
+    """The deadline covers the TLS handshake too: a proxy passes a real TLS server's bytes one
+    at a time. Both the HTTP fetch and the TLS scan's first handshake give up in time."""
+    cert, key = _certificate(tmp_path)
+    upstream, upstream_port = hostile_server(cert, key, "plain")
+    proxy, port = trickling_proxy(upstream_port)
+    try:
+        out = tmp_path / "out.json"
+        started = time.monotonic()
+        proc = run_cli(
+            "scan", "--target", f"https://127.0.0.1:{port}/", "--timeout", str(TIMEOUT),
+            "--only", "web", "--only", "tls", "-f", "json", "-o", str(out), "--no-record",
+            timeout=REQUEST_DEADLINE_FACTOR * TIMEOUT * 4 + MARGIN + 60,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        proxy.close()
+        upstream.close()
+    assert proc.returncode == 3, proc.stderr
+    assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
+    errors = [r for r in json.loads(out.read_text())["results"] if r["status"] == "error"]
+    areas = {r["area"] for r in errors}
+    assert areas == {"web", "tls"}, errors
+    assert all("within" in r["message"] for r in errors), errors

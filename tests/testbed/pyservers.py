@@ -235,3 +235,46 @@ def hostile_server(cert: Path, key: Path, text: str) -> tuple[socket.socket, int
 
     threading.Thread(target=accept, daemon=True).start()
     return listener, int(listener.getsockname()[1])
+
+
+def trickling_proxy(upstream: int, interval: float = 0.2) -> tuple[socket.socket, int]:
+    """A TCP proxy to 127.0.0.1:``upstream`` that passes the client's bytes at once and the
+    server's one byte every ``interval`` seconds: a TLS handshake (or anything) that trickles."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def pump_up(client: socket.socket, server: socket.socket) -> None:
+        try:
+            while data := client.recv(4096):
+                server.sendall(data)
+        except OSError:
+            pass
+
+    def serve(client: socket.socket) -> None:
+        client.settimeout(30)
+        try:
+            with socket.create_connection(("127.0.0.1", upstream), timeout=30) as server:
+                threading.Thread(target=pump_up, args=(client, server), daemon=True).start()
+                while data := server.recv(4096):
+                    for byte in data:
+                        if stop.wait(interval):
+                            return
+                        client.sendall(bytes([byte]))
+        except OSError:
+            pass
+        finally:
+            client.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                stop.set()
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
