@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -298,3 +299,31 @@ def test_a_trickled_tls_handshake_is_cut_within_the_bound(tmp_path: Path, run_cl
     areas = {r["area"] for r in errors}
     assert areas == {"web", "tls"}, errors
     assert all("within" in r["message"] for r in errors), errors
+
+
+def test_credentials_in_posture_yaml_urls_are_masked_everywhere(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The same from posture.yaml (storefront, http_url, a page given as a full URL), against a
+    closed port: the error messages carry the URLs."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    base = f"https://shopper:{SECRET}@127.0.0.1:{port}"
+    (tmp_path / "posture.yaml").write_text(
+        f"version: 1\nstorefronts:\n  - url: {base}/\n    http_url: http://a:{SECRET}@127.0.0.1:{port}/\n"
+        f"    pages: {{checkout: '{base}/checkout'}}\n"
+        "controls:\n  payments: {scan_repository: false}\n"
+    )
+    db = tmp_path / "h.sqlite"
+    proc = run_cli(
+        "scan", "-c", "posture.yaml", "--timeout", "1", "--db", str(db), "--only", "web",
+        "--only", "tls", "--output-dir", "out", "-f", "terminal", "-f", "md", "-f", "json",
+        "-f", "sarif", "-f", "junit", "-f", "csv",
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    texts = [proc.stdout, proc.stderr, db.read_bytes().decode("latin-1")]
+    texts += [p.read_text() for p in (tmp_path / "out").iterdir()]
+    assert all(SECRET not in text for text in texts)
+    assert "https://***@127.0.0.1" in (tmp_path / "out" / "posture.json").read_text()
