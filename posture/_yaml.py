@@ -31,6 +31,7 @@ MAX_ALIASES = 100
 # Nodes once every alias is expanded: what anything walking the data (validation, JSON, a
 # check) would visit. Ten levels of ten aliases stay under the alias cap and make 10**10.
 MAX_NODES = 1_000_000
+MAX_DEPTH = 100
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -46,6 +47,7 @@ class _LineLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._aliases = 0
+        self._depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -55,7 +57,17 @@ class _LineLoader(yaml.SafeLoader):
                 raise ConfigError(
                     f"more than {MAX_ALIASES} YAML aliases: refusing to expand", line=mark.line + 1
                 )
-        return super().compose_node(parent, index)
+        # The composer recurses once per level: stop long before Python's recursion limit.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise ConfigError(
+                    f"YAML nested more than {MAX_DEPTH} levels deep", line=mark.line + 1
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

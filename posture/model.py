@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from posture.sanitize import clean_text, clean_value
+
 
 class Severity(StrEnum):
     """How bad a failing result is. Ordered: ``Severity.HIGH > Severity.LOW``."""
@@ -173,8 +175,7 @@ class Target:
     declared_at: Location | None = field(default=None, hash=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        from posture.sanitize import clean_text  # a file name in a pull request may hold ESC
-
+        # a file name in a pull request may hold ESC
         out: dict[str, Any] = {"kind": self.kind.value, "name": clean_text(self.name)}
         if self.declared_at is not None:
             out["declared_at"] = self.declared_at.to_dict()
@@ -233,19 +234,21 @@ class Result:
     def __post_init__(self) -> None:
         # Messages, evidence, names and keys carry text from storefronts and pull requests: no
         # control characters or URL credentials go any further (posture.sanitize).
-        from posture.sanitize import clean_text, clean_value
-
         set_ = object.__setattr__
-        for name in ("title", "target", "message", "remediation"):
-            set_(self, name, clean_text(getattr(self, name), layout=name != "target"))
-        for name in ("resource", "key"):
-            value = getattr(self, name)
-            if value is not None:
-                set_(self, name, clean_text(value))
+        set_(self, "title", clean_text(self.title, layout=True))
+        set_(self, "target", clean_text(self.target))
+        set_(self, "message", clean_text(self.message, layout=True))
+        set_(self, "remediation", clean_text(self.remediation, layout=True))
+        if self.resource is not None:
+            set_(self, "resource", clean_text(self.resource))
+        if self.key is not None:
+            set_(self, "key", clean_text(self.key))
         if self.evidence:
-            set_(self, "evidence", clean_value(dict(self.evidence)))
+            set_(self, "evidence", clean_value(self.evidence))
         if self.location is not None:
-            set_(self, "location", replace(self.location, path=clean_text(self.location.path)))
+            path = clean_text(self.location.path)
+            if path != self.location.path:
+                set_(self, "location", replace(self.location, path=path))
         if self.waiver is not None:
             set_(self, "waiver", Waiver(**clean_value(self.waiver.to_dict())))
 

@@ -23,6 +23,8 @@ _CONTROLS = re.compile(
     "\ud800-\udfff]"
 )
 _CONTROLS_AND_LAYOUT = re.compile(_CONTROLS.pattern[:-1] + "\t\n]")
+# Nearly every string is clean: one search decides whether there is anything to do.
+_SUSPECT = re.compile(_CONTROLS.pattern[:-1] + "\t\n@]")
 # scheme://userinfo@ : the userinfo is whatever precedes the first @ before the host's end
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]+@")
 
@@ -35,6 +37,8 @@ def hide_credentials(text: str) -> str:
 def clean_text(text: str, *, layout: bool = False) -> str:
     """``text`` without control characters (tab and newline kept when ``layout``) and without
     URL credentials."""
+    if _SUSPECT.search(text) is None:
+        return text
     pattern = _CONTROLS if layout else _CONTROLS_AND_LAYOUT
     if not layout:
         text = text.replace("\t", " ").replace("\n", " ")
@@ -45,6 +49,8 @@ def clean_value(value: Any) -> Any:
     """``clean_text`` applied to every string in a JSON-like value (keys included)."""
     if isinstance(value, str):
         return clean_text(value, layout=True)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
     if isinstance(value, Mapping):
         return {clean_value(k): clean_value(v) for k, v in value.items()}
     if isinstance(value, tuple):

@@ -23,6 +23,7 @@ from posture._yaml import LineDict, line_of, load_yaml_file
 from posture.errors import ConfigError
 from posture.model import Result, Severity, Status, Waiver
 from posture.policy import Policy
+from posture.sanitize import clean_text
 
 
 class WaiverSpec(BaseModel):
@@ -58,7 +59,8 @@ class LoadedWaiver:
 
         return (
             fnmatch.fnmatchcase(result.check_id, self.spec.check)
-            and match(self.spec.target, result.target)
+            # result targets never show URL credentials: neither may the pattern
+            and match(clean_text(self.spec.target) if self.spec.target else None, result.target)
             and match(
                 self.spec.resource,
                 result.resource or (result.location.path if result.location else None),

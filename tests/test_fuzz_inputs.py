@@ -178,7 +178,7 @@ def posture_yaml(draw: st.DrawFn) -> bytes:
     text = yaml.safe_dump(draw(documents), allow_unicode=True, sort_keys=False)
     if draw(st.booleans()):  # '2026-02-30' becomes an (impossible) YAML date, '1e309' a float
         text = text.replace("'", "")
-    damage = draw(st.sampled_from(["none", "insert", "cut", "alias", "bytes", "indent"]))
+    damage = draw(st.sampled_from(["none", "insert", "cut", "alias", "bytes", "indent", "deep"]))
     if damage == "insert":
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.text(alphabet=":-&*!|>[]{}#'\"\t\n %@`", max_size=6)) + text[at:]
@@ -186,6 +186,9 @@ def posture_yaml(draw: st.DrawFn) -> bytes:
         text = text[: draw(st.integers(0, len(text)))]
     elif damage == "alias":
         text = "x: &a [1, 2]\n" + text + "y: *a\nz: *b\n"
+    elif damage == "deep":
+        depth = draw(st.integers(1, 3000))
+        text += "deep: " + "[" * depth + "]" * depth + "\n"
     elif damage == "indent":
         text = "\n".join("  " * draw(st.integers(0, 2)) + line for line in text.splitlines())
     data = text.encode("utf-8", "surrogatepass")

@@ -88,6 +88,19 @@ def test_posture_yaml_itself_may_not_be_a_fifo(tmp_path: Path, run_cli: RunCli) 
     one_line_error(proc, "posture.yaml", "not a regular file")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("-c", "/dev/zero"), ("--waivers", "/dev/zero"), ("--baseline", "/dev/zero")],
+)
+def test_dev_zero_on_the_command_line_is_refused(
+    tmp_path: Path, run_cli: RunCli, args: tuple[str, ...]
+) -> None:
+    (tmp_path / "main.tf").write_text('resource "null_resource" "x" {}\n')
+    target = () if args[0] == "-c" else ("--iac", "main.tf", "--only", "IAC-*")
+    proc = run_cli("scan", *args, *target, "--no-record", timeout=FIFO_TIMEOUT)
+    one_line_error(proc, "/dev/zero", "not a regular file")
+
+
 # --- 12. YAML bombs and mistyped overrides -----------------------------------------------------
 
 
@@ -108,6 +121,12 @@ def test_a_billion_laughs_in_policy_overrides_is_refused(tmp_path: Path, run_cli
     )
     proc = run_cli("scan", "-c", "posture.yaml", "--no-record", "--only", "WEB-*", timeout=120)
     one_line_error(proc, "posture.yaml", "nodes")
+
+
+def test_deeply_nested_yaml_is_refused(tmp_path: Path, run_cli: RunCli) -> None:
+    (tmp_path / "posture.yaml").write_text("version: 1\nwaivers: " + "[" * 5000 + "]" * 5000)
+    proc = run_cli("scan", "-c", "posture.yaml", "--no-record", timeout=60)
+    one_line_error(proc, "posture.yaml:2", "nested")
 
 
 def test_a_recursive_alias_is_refused(tmp_path: Path, run_cli: RunCli) -> None:

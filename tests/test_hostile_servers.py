@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import RunCli
-from .testbed.pyservers import hostile_server, trickling_server
+from .testbed.pyservers import hostile_server, trickling_proxy, trickling_server
 
 TIMEOUT = 1.0
 # The bound docs/security.md states: every request ends within 3 x --timeout.
@@ -122,11 +123,20 @@ def hostile_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     try:
         url = f"https://shopper:{SECRET}@127.0.0.1:{port}/"
         db = folder / "history.sqlite"
+        expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        # A waiver from the pull request: its reason and approver are hostile text too, and its
+        # target names the URL with its credentials.
+        (folder / "waivers.yaml").write_text(
+            f"- check: WEB-CSP\n  target: '{url}'\n"
+            '  reason: "\\e[2J<img src=x onerror=alert(1)> [x](https://evil.example) ok"\n'
+            f"  approver: '@octocat <b>bold</b>'\n  expires: {expires}\n"
+        )
         out = folder / "out"
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
         base = [sys.executable, "-m", "posture"]
         scan = subprocess.run(
             [*base, "scan", "--target", url, "--timeout", "3", "--db", str(db),
+             "--waivers", str(folder / "waivers.yaml"),
              "--output-dir", str(out), "-f", "terminal", "-f", "md", "-f", "junit",
              "-f", "sarif", "-f", "json", "-f", "csv"],
             capture_output=True, text=True, timeout=600, env=env, cwd=folder, check=False,
@@ -214,6 +224,7 @@ def test_junit_is_valid_xml(hostile_outputs: dict[str, str]) -> None:
 
 def test_html_report_escapes_markup(hostile_outputs: dict[str, str]) -> None:
     html = hostile_outputs["r.html"]
+    assert "&lt;img src=x" in html  # the waiver reason is shown, escaped
     assert "<img src=x" not in html and "<b>bold" not in html
 
 
@@ -237,3 +248,82 @@ def test_a_trickling_privacy_policy_times_out_within_the_bound(
     assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
     text = json.dumps(json.loads(proc.stdout)["results"])
     assert "timed out" in text, text
+
+
+def test_a_shop_that_trickles_every_probe_costs_one_deadline_per_host(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """Home answers; security.txt, the plain-HTTP probe and ten admin paths trickle. Once one
+    request to a host is cut at the deadline, the others to that host are not sent: twelve
+    trickling paths cost one deadline, not twelve."""
+    listener, port = trickling_server("body", answered=("/",))
+    try:
+        out = tmp_path / "out.json"
+        started = time.monotonic()
+        proc = run_cli(
+            "scan", "--target", f"http://127.0.0.1:{port}/", "--timeout", str(TIMEOUT),
+            "--only", "web", "-f", "json", "-o", str(out), "--no-record",
+            timeout=12 * REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN + 30,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
+    results = json.loads(out.read_text())["results"]
+    security_txt = [r for r in results if r["check_id"] == "WEB-SECURITY-TXT"]
+    assert security_txt and "time" in json.dumps(security_txt), security_txt
+
+
+def test_a_trickled_tls_handshake_is_cut_within_the_bound(tmp_path: Path, run_cli: RunCli) -> None:
+    """The deadline covers the TLS handshake too: a proxy passes a real TLS server's bytes one
+    at a time. Both the HTTP fetch and the TLS scan's first handshake give up in time."""
+    cert, key = _certificate(tmp_path)
+    upstream, upstream_port = hostile_server(cert, key, "plain")
+    proxy, port = trickling_proxy(upstream_port)
+    try:
+        out = tmp_path / "out.json"
+        started = time.monotonic()
+        proc = run_cli(
+            "scan", "--target", f"https://127.0.0.1:{port}/", "--timeout", str(TIMEOUT),
+            "--only", "web", "--only", "tls", "-f", "json", "-o", str(out), "--no-record",
+            timeout=REQUEST_DEADLINE_FACTOR * TIMEOUT * 4 + MARGIN + 60,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        proxy.close()
+        upstream.close()
+    assert proc.returncode == 3, proc.stderr
+    assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
+    errors = [r for r in json.loads(out.read_text())["results"] if r["status"] == "error"]
+    areas = {r["area"] for r in errors}
+    assert areas == {"web", "tls"}, errors
+    assert all("within" in r["message"] for r in errors), errors
+
+
+def test_credentials_in_posture_yaml_urls_are_masked_everywhere(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The same from posture.yaml (storefront, http_url, a page given as a full URL), against a
+    closed port: the error messages carry the URLs."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    base = f"https://shopper:{SECRET}@127.0.0.1:{port}"
+    (tmp_path / "posture.yaml").write_text(
+        f"version: 1\nstorefronts:\n  - url: {base}/\n    http_url: http://a:{SECRET}@127.0.0.1:{port}/\n"
+        f"    pages: {{checkout: '{base}/checkout'}}\n"
+        "controls:\n  payments: {scan_repository: false}\n"
+    )
+    db = tmp_path / "h.sqlite"
+    proc = run_cli(
+        "scan", "-c", "posture.yaml", "--timeout", "1", "--db", str(db), "--only", "web",
+        "--only", "tls", "--output-dir", "out", "-f", "terminal", "-f", "md", "-f", "json",
+        "-f", "sarif", "-f", "junit", "-f", "csv",
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    texts = [proc.stdout, proc.stderr, db.read_bytes().decode("latin-1")]
+    texts += [p.read_text() for p in (tmp_path / "out").iterdir()]
+    assert all(SECRET not in text for text in texts)
+    assert "https://***@127.0.0.1" in (tmp_path / "out" / "posture.json").read_text()

@@ -128,9 +128,12 @@ class CardFacts:
     columns: tuple[ColumnMatch, ...] = ()
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     retired: tuple[ColumnMatch, ...] = ()  # dropped, or created by a migration a later one drops
-    # Files past the policy's file cap, never searched (their number; the first few are in skipped)
+    # Files past the policy's file cap, never searched: how many (counted up to 10,000 past the
+    # cap); the first twenty are in ``skipped``
     past_cap: int = 0
-    max_files: int = 0
+
+
+_PAST_CAP_LISTED = 10_000  # how far past the cap the walk goes to count what it leaves out
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -148,9 +151,6 @@ def list_files_capped(root: Path, max_files: int) -> tuple[list[Path], list[Path
     """The files to search and (some of) those past the cap; the cap is never silent."""
     files = _all_files(root, max_files + _PAST_CAP_LISTED)
     return files[:max_files], files[max_files:]
-
-
-_PAST_CAP_LISTED = 10_000  # how far past the cap the walk goes to count what it leaves out
 
 
 def _all_files(root: Path, max_files: int) -> list[Path]:
@@ -244,7 +244,6 @@ def scan_repository(root: Path, max_bytes: int, max_files: int) -> CardFacts:
         tuple(skipped),
         tuple(retired),
         past_cap=len(past_cap),
-        max_files=max_files,
     )
 
 

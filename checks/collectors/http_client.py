@@ -207,6 +207,11 @@ class HttpClient:
         import requests
 
         self.options = options
+        # Hosts (scheme, host, port) a request to which was cut at its deadline: a server that
+        # trickled once gets no further requests from this client, so a shop that trickles every
+        # probe costs one deadline, not one per probe.
+        self.trickling: set[tuple[str, str, int]] = set()
+        self._current_host: tuple[str, str, int] = ("", "", 0)
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc from the environment
         self.session.verify = verify
@@ -239,11 +244,13 @@ class HttpClient:
                 response = self._fetch(url, method, max_bytes, max_redirects, headers, started)
             except Exception as exc:
                 if watchdog.expired:
+                    self.trickling.add(self._current_host)
                     raise CollectError(_too_slow(url, limit)) from None
                 if isinstance(exc, requests.exceptions.RequestException):  # a broken body
                     raise CollectError(f"{url}: {_reason(exc)}") from None
                 raise
             if watchdog.expired:  # the cut looked like the end of a body without a length
+                self.trickling.add(self._current_host)
                 raise CollectError(_too_slow(url, limit))
             return response
 
@@ -271,6 +278,13 @@ class HttpClient:
             if current in seen:
                 raise CollectError(f"{url}: redirect loop at {current}")
             seen.add(current)
+            self._current_host = _host_key(current)
+            if self._current_host in self.trickling:
+                raise CollectError(
+                    f"{current}: timed out: not requested, an earlier request to this host "
+                    f"took over {options.timeout * REQUEST_DEADLINE_FACTOR:g} s "
+                    f"({REQUEST_DEADLINE_FACTOR} x --timeout)"
+                )
             try:
                 response = _send(session, method, current, options, headers)
             except requests.exceptions.SSLError as exc:
@@ -304,6 +318,15 @@ class HttpClient:
                     redirects=hops,
                     elapsed=time.monotonic() - started,
                 )
+
+
+def _host_key(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or _default_port(parts.scheme)
+    except ValueError:
+        port = 0
+    return (parts.scheme, (parts.hostname or "").lower(), port)
 
 
 def _too_slow(url: str, limit: float) -> str:

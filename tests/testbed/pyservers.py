@@ -130,11 +130,14 @@ def version_ignoring_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
     return listener, int(listener.getsockname()[1])
 
 
-def trickling_server(mode: str, interval: float = 0.2) -> tuple[socket.socket, int]:
+def trickling_server(
+    mode: str, interval: float = 0.2, answered: tuple[str, ...] = ()
+) -> tuple[socket.socket, int]:
     """A plain HTTP server that sends one byte every ``interval`` seconds, for ever.
 
     ``mode`` "headers" trickles an endless header line; "body" sends complete headers announcing
     a large body, then trickles the body. No single read ever waits long enough to time out.
+    Paths in ``answered`` get a small page at once (a shop that trickles only some paths).
     """
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -150,6 +153,14 @@ def trickling_server(mode: str, interval: float = 0.2) -> tuple[socket.socket, i
                 if not chunk:
                     return
                 request += chunk
+            path = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else ""
+            if path in answered:
+                page = b"<html><body>shop</body></html>"
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                    b"Content-Length: " + str(len(page)).encode() + b"\r\n\r\n" + page
+                )
+                return
             if mode == "headers":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
             else:
@@ -219,6 +230,49 @@ def hostile_server(cert: Path, key: Path, text: str) -> tuple[socket.socket, int
             try:
                 conn, _ = listener.accept()
             except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
+
+
+def trickling_proxy(upstream: int, interval: float = 0.2) -> tuple[socket.socket, int]:
+    """A TCP proxy to 127.0.0.1:``upstream`` that passes the client's bytes at once and the
+    server's one byte every ``interval`` seconds: a TLS handshake (or anything) that trickles."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def pump_up(client: socket.socket, server: socket.socket) -> None:
+        try:
+            while data := client.recv(4096):
+                server.sendall(data)
+        except OSError:
+            pass
+
+    def serve(client: socket.socket) -> None:
+        client.settimeout(30)
+        try:
+            with socket.create_connection(("127.0.0.1", upstream), timeout=30) as server:
+                threading.Thread(target=pump_up, args=(client, server), daemon=True).start()
+                while data := server.recv(4096):
+                    for byte in data:
+                        if stop.wait(interval):
+                            return
+                        client.sendall(bytes([byte]))
+        except OSError:
+            pass
+        finally:
+            client.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                stop.set()
                 return
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
