@@ -4,6 +4,7 @@ host resolver rules; one browser serves the whole test session."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -135,6 +136,26 @@ def test_tag_manager_tracker_seen_by_the_browser_not_the_static_fetch(
     for shot in visit.evidence["screenshots"]:
         png = tmp_path / shot
         assert png.read_bytes().startswith(b"\x89PNG")
+
+    # The outputs link the screenshot of the visit that found it.
+    import datetime as dt
+
+    from posture.render import RenderContext, render
+    from posture.scanreport import ScanReport
+
+    now = dt.datetime.now(dt.UTC)
+    report = ScanReport(results=results, targets=[], started_at=now, finished_at=now)
+    sarif = json.loads(render(report, "sarif", RenderContext()))
+    attached = [
+        a["artifactLocation"]["uri"]
+        for run in sarif["runs"]
+        for item in run["results"]
+        if item["ruleId"] == "PRIV-TRACKING-BEFORE-CONSENT"
+        for a in item.get("attachments", [])
+    ]
+    assert attached == [finding.evidence["screenshot"]]
+    assert (tmp_path / attached[0]).is_file()
+    assert f"[screenshot]({attached[0]})" in render(report, "md", RenderContext())
 
 
 def test_consent_banner_that_waits_for_a_click_is_not_a_finding_and_one_that_does_not_is(
@@ -332,3 +353,17 @@ def test_expired_certificate_is_read_past_and_said_so_a_wrong_name_is_not(
         r.message for r in wrong_results if r.status is Status.ERROR
     )
     assert all(r.status in (Status.ERROR, Status.SKIPPED) for r in wrong_results)
+
+
+def test_a_browser_that_will_not_start_is_one_error_per_storefront(
+    site: Site, tmp_path: Path
+) -> None:
+    fake = tmp_path / "not-chromium"
+    fake.write_text("#!/bin/sh\necho 'this is not a browser' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    shops = f"  - url: {site.url('/tm/')}\n  - url: {site.url('/gpc-bad/')}\n"
+    results = _scan(site, ScanResources(), tmp_path, shops, browser=str(fake))
+    errors = [r for r in results if r.status is Status.ERROR]
+    assert sorted(r.target for r in errors) == sorted([site.url("/tm/"), site.url("/gpc-bad/")])
+    assert all(r.check_id == "WEB-BROWSER-VISIT" and "did not start" in r.message for r in errors)
+    assert all(r.status is Status.SKIPPED for r in results if r not in errors)

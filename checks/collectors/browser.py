@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from posture.checks.collectors import trackers
 from posture.checks.collectors.storefront_http import page_urls
+from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
 
@@ -207,7 +208,8 @@ class PageVisits:
 class BrowserFacts:
     url: str
     pages: tuple[PageVisits, ...] = ()
-    unavailable: str | None = None  # why the browser checks could not run
+    unavailable: str | None = None  # no browser: why (the checks skip, saying how to fix it)
+    failed: str | None = None  # the browser would not start: one error, the other checks skip
     browser: str = ""  # the Chromium version that made the visits
     filter_list: str = ""  # EasyPrivacy snapshot version
     serves_eea: bool = False
@@ -413,8 +415,18 @@ def collect_browser(target: Target, ctx: CollectContext) -> BrowserFacts:
     trackers.preload()
     from posture.checks.collectors.chromium import resolver_rules
 
+    def start() -> Chromium | CollectError:
+        try:
+            return Chromium(executable, options)
+        except CollectError as exc:  # remembered: the next storefront does not try again
+            return exc
+
     key = f"chromium:{executable}:{resolver_rules(options)}:{options.ca_bundle}"
-    browser: Chromium = ctx.resources.get(key, lambda: Chromium(executable, options))
+    browser = ctx.resources.get(key, start)
+    if isinstance(browser, CollectError):
+        return BrowserFacts(
+            target.name, failed=str(browser), serves_eea=eea, serves_california=california
+        )
     urls = page_urls(target)
     payment = _payment_pages(target, [n for n, _ in urls], ctx)
     evidence_dir = str(Path(options.evidence_dir).resolve()) if options.evidence_dir else None
