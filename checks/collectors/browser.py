@@ -103,8 +103,14 @@ class ScriptSeen:
 
     @property
     def key(self) -> str:
-        """Stable between scans: the URL or inline position; code made at run time by hash."""
-        return self.ident if self.ident != "dynamic" else f"dynamic sha256:{self.sha256[:16]}"
+        """Stable between scans: the URL without its query (a version bump ``?v=2`` is the same
+        script changed, not another one), the inline position, or for code made at run time
+        its hash."""
+        if self.ident == "dynamic":
+            return f"dynamic sha256:{self.sha256[:16]}"
+        if self.url:
+            return urlunsplit(urlsplit(self.url)._replace(query="", fragment=""))
+        return self.ident
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -358,7 +364,11 @@ def snapshot(visit: Visit) -> dict[str, Any]:
     scripts: dict[str, str] = {}
     for s in visit.scripts:
         if urlsplit(s.frame).netloc == urlsplit(visit.final_url or visit.url).netloc:
-            scripts[s.key] = s.sha256
+            key, n = s.key, 1
+            while key in scripts:  # the same script loaded twice (two queries): keep both
+                n += 1
+                key = f"{s.key} #{n}"
+            scripts[key] = s.sha256
     return {"scripts": scripts, "headers": dict(visit.headers)}
 
 
