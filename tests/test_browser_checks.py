@@ -181,6 +181,15 @@ def test_screenshot_is_never_written_through_a_symlink(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         _save(b"\x89PNG...", str(shots / "page.png"))
     assert victim.read_text() == "keep me"
+    # nor through a planted screenshots/ folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(elsewhere, out / "screenshots")
+    with pytest.raises(OSError):
+        _save(b"\x89PNG...", str(out / "screenshots" / "page.png"))
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_outputs_link_only_screenshots_the_collector_names() -> None:

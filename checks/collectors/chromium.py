@@ -525,6 +525,8 @@ def _save(png: bytes, path: str) -> str:
     """Write a screenshot without following a symlink planted at its name."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent.is_symlink():
+        raise OSError(f"{target.parent} is a symbolic link: not writing through it")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(target, flags, 0o644)
     with os.fdopen(fd, "wb") as out:
