@@ -183,7 +183,9 @@ def _tracking(visit: Visit) -> dict[str, list[dict[str, Any]]]:
     return {
         "requests": [r.to_dict() for r in visit.trackers][:50],
         "cookies": [c.to_dict() for c in visit.tracking_cookies][:50],
-        "storage": [s.to_dict() for s in visit.storage if s.origin in tracker_origins][:50],
+        "storage": [s.to_dict() for s in visit.storage if s.tracker or s.origin in tracker_origins][
+            :50
+        ],
     }
 
 

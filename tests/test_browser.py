@@ -121,6 +121,8 @@ def test_tag_manager_tracker_seen_by_the_browser_not_the_static_fetch(
     assert GA in finding.message
     assert any(GA in r["url"] and r["tracker"] for r in finding.evidence["requests"])
     assert any(c["name"] == "_ga" for c in finding.evidence["cookies"])
+    assert [s["key"] for s in finding.evidence["storage"]] == ["_ga_ls"]
+    assert "session-id-value" not in json.dumps(finding.evidence)  # keys, never values
     [inventory] = [r for r in _by(results, "WEB-THIRD-PARTY-INVENTORY") if r.key == "browser"]
     assert inventory.evidence["source"] == "browser"
     assert any(GA in o["origin"] for o in inventory.evidence["origins"])

@@ -84,9 +84,10 @@ class StorageSeen:
     origin: str
     kind: str  # localStorage, sessionStorage
     key: str
+    tracker: bool = False  # a tracker's origin, or a key named like a tracking cookie
 
     def to_dict(self) -> dict[str, Any]:
-        return {"origin": self.origin, "kind": self.kind, "key": self.key}
+        return {"origin": self.origin, "kind": self.kind, "key": self.key, "tracker": self.tracker}
 
 
 @dataclass(frozen=True)
@@ -296,8 +297,17 @@ def _visit(page: str, raw: Mapping[str, Any], evidence_dir: str | None) -> Visit
     sri: dict[str, str | None] = {}
     for dom in raw.get("dom") or []:
         origin = str(dom.get("origin", ""))
-        storage += [StorageSeen(origin, "localStorage", str(k)) for k in dom.get("local") or []]
-        storage += [StorageSeen(origin, "sessionStorage", str(k)) for k in dom.get("session") or []]
+        tracking_origin = trackers.host_category(urlsplit(origin).hostname or "") is not None
+        for kind, keys in (
+            ("localStorage", dom.get("local")),
+            ("sessionStorage", dom.get("session")),
+        ):
+            storage += [
+                StorageSeen(
+                    origin, kind, str(k), tracking_origin or trackers.tracking_cookie(str(k))
+                )
+                for k in keys or []
+            ]
         for f in dom.get("forms") or []:
             forms.append(
                 FormSeen(
