@@ -34,6 +34,12 @@ GPC_SPEC = "https://privacycg.github.io/gpc-spec/"
 def _not_run(facts: BrowserFacts) -> Iterator[Outcome]:
     if facts.unavailable:
         yield Outcome.skip(f"browser checks not run: {facts.unavailable}", key="browser")
+    elif facts.failed:
+        yield Outcome.skip(
+            f"browser checks not run: the browser did not start (see WEB-BROWSER-VISIT): "
+            f"{facts.failed}",
+            key="browser",
+        )
 
 
 def _visited(
@@ -100,7 +106,10 @@ def _browser_evidence(facts: BrowserFacts, **extra: Any) -> dict[str, Any]:
 )
 @_noting_unverified
 def browser_visit(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable:
+    if facts.failed:
+        yield Outcome.error(f"the browser did not start: {facts.failed}", key="browser")
+        return
+    if facts.unavailable or facts.failed:
         yield from _not_run(facts)
         return
     origins: dict[str, dict[str, set[str]]] = {}
@@ -174,7 +183,9 @@ def _tracking(visit: Visit) -> dict[str, list[dict[str, Any]]]:
     return {
         "requests": [r.to_dict() for r in visit.trackers][:50],
         "cookies": [c.to_dict() for c in visit.tracking_cookies][:50],
-        "storage": [s.to_dict() for s in visit.storage if s.origin in tracker_origins][:50],
+        "storage": [s.to_dict() for s in visit.storage if s.tracker or s.origin in tracker_origins][
+            :50
+        ],
     }
 
 
@@ -197,7 +208,7 @@ def _tracking(visit: Visit) -> dict[str, list[dict[str, Any]]]:
 )
 @_noting_unverified
 def tracking_before_consent(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable:
+    if facts.unavailable or facts.failed:
         yield from _not_run(facts)
         return
     if not facts.serves_eea:
@@ -259,7 +270,7 @@ def _selling(visit: Visit) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 )
 @_noting_unverified
 def gpc_ignored(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable:
+    if facts.unavailable or facts.failed:
         yield from _not_run(facts)
         return
     if not facts.serves_california:
@@ -397,7 +408,7 @@ def _same_origin(url: str, page_url: str) -> bool:
 )
 @_noting_unverified
 def payment_page_scripts(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable:
+    if facts.unavailable or facts.failed:
         yield from _not_run(facts)
         return
     pages = _payment_pages(facts)
@@ -497,7 +508,7 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[dict[str, 
 )
 @_noting_unverified
 def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable:
+    if facts.unavailable or facts.failed:
         yield from _not_run(facts)
         return
     pages = _payment_pages(facts)
@@ -554,7 +565,7 @@ def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Out
 )
 @_noting_unverified
 def form_destination(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable:
+    if facts.unavailable or facts.failed:
         yield from _not_run(facts)
         return
     entries = _authorisations(ctx)

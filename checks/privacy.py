@@ -160,6 +160,7 @@ def tracking_without_opt_out(facts: ScanFacts, ctx: CheckContext) -> Iterator[Ou
             o["origin"]
             for o in inv.evidence.get("origins", [])
             if any(h in (urlsplit(o["origin"]).hostname or "") for h in hosts)
+            or o.get("tracker")  # the browser's inventory names trackers it recognised
         ]
         link = any(link_of.get(k) for k in link_of if k and k.rstrip("/") == inv.target.rstrip("/"))
         if trackers and not link:

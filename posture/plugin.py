@@ -188,8 +188,11 @@ class ScanResources:
         with self._lock:
             items, self._items = list(self._items.values()), {}
         for item in reversed(items):
+            close = getattr(item, "close", None)
+            if not callable(close):
+                continue  # a remembered failure, not a resource
             try:
-                item.close()
+                close()
             except Exception:  # noqa: BLE001 - closing one resource never stops the others
                 logging.getLogger(__name__).warning("could not close %r", item, exc_info=True)
 

@@ -181,6 +181,15 @@ def test_screenshot_is_never_written_through_a_symlink(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         _save(b"\x89PNG...", str(shots / "page.png"))
     assert victim.read_text() == "keep me"
+    # nor through a planted screenshots/ folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(elsewhere, out / "screenshots")
+    with pytest.raises(OSError):
+        _save(b"\x89PNG...", str(out / "screenshots" / "page.png"))
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_outputs_link_only_screenshots_the_collector_names() -> None:
@@ -218,3 +227,18 @@ def test_payment_pages_must_name_declared_pages(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="chekout"):
         load_config(path)
+
+
+def test_ca_bundle_without_certutil_names_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chromium trusts extra roots only from an NSS database; without certutil the browser is
+    not told to trust anything less strictly: the error says what to install."""
+    from posture.checks.collectors.chromium import trust_home
+    from posture.errors import CollectError
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CollectError, match="apt-get install libnss3-tools"):
+        trust_home(str(bundle), 5)

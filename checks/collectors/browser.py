@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from posture.checks.collectors import trackers
 from posture.checks.collectors.storefront_http import page_urls
+from posture.errors import CollectError
 from posture.model import Target, TargetKind
 from posture.plugin import CollectContext, collector
 
@@ -83,9 +84,10 @@ class StorageSeen:
     origin: str
     kind: str  # localStorage, sessionStorage
     key: str
+    tracker: bool = False  # a tracker's origin, or a key named like a tracking cookie
 
     def to_dict(self) -> dict[str, Any]:
-        return {"origin": self.origin, "kind": self.kind, "key": self.key}
+        return {"origin": self.origin, "kind": self.kind, "key": self.key, "tracker": self.tracker}
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,14 @@ class ScriptSeen:
 
     @property
     def key(self) -> str:
-        """Stable between scans: the URL or inline position; code made at run time by hash."""
-        return self.ident if self.ident != "dynamic" else f"dynamic sha256:{self.sha256[:16]}"
+        """Stable between scans: the URL without its query (a version bump ``?v=2`` is the same
+        script changed, not another one), the inline position, or for code made at run time
+        its hash."""
+        if self.ident == "dynamic":
+            return f"dynamic sha256:{self.sha256[:16]}"
+        if self.url:
+            return urlunsplit(urlsplit(self.url)._replace(query="", fragment=""))
+        return self.ident
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -207,7 +215,8 @@ class PageVisits:
 class BrowserFacts:
     url: str
     pages: tuple[PageVisits, ...] = ()
-    unavailable: str | None = None  # why the browser checks could not run
+    unavailable: str | None = None  # no browser: why (the checks skip, saying how to fix it)
+    failed: str | None = None  # the browser would not start: one error, the other checks skip
     browser: str = ""  # the Chromium version that made the visits
     filter_list: str = ""  # EasyPrivacy snapshot version
     serves_eea: bool = False
@@ -288,8 +297,17 @@ def _visit(page: str, raw: Mapping[str, Any], evidence_dir: str | None) -> Visit
     sri: dict[str, str | None] = {}
     for dom in raw.get("dom") or []:
         origin = str(dom.get("origin", ""))
-        storage += [StorageSeen(origin, "localStorage", str(k)) for k in dom.get("local") or []]
-        storage += [StorageSeen(origin, "sessionStorage", str(k)) for k in dom.get("session") or []]
+        tracking_origin = trackers.host_category(urlsplit(origin).hostname or "") is not None
+        for kind, keys in (
+            ("localStorage", dom.get("local")),
+            ("sessionStorage", dom.get("session")),
+        ):
+            storage += [
+                StorageSeen(
+                    origin, kind, str(k), tracking_origin or trackers.tracking_cookie(str(k))
+                )
+                for k in keys or []
+            ]
         for f in dom.get("forms") or []:
             forms.append(
                 FormSeen(
@@ -356,7 +374,11 @@ def snapshot(visit: Visit) -> dict[str, Any]:
     scripts: dict[str, str] = {}
     for s in visit.scripts:
         if urlsplit(s.frame).netloc == urlsplit(visit.final_url or visit.url).netloc:
-            scripts[s.key] = s.sha256
+            key, n = s.key, 1
+            while key in scripts:  # the same script loaded twice (two queries): keep both
+                n += 1
+                key = f"{s.key} #{n}"
+            scripts[key] = s.sha256
     return {"scripts": scripts, "headers": dict(visit.headers)}
 
 
@@ -413,8 +435,18 @@ def collect_browser(target: Target, ctx: CollectContext) -> BrowserFacts:
     trackers.preload()
     from posture.checks.collectors.chromium import resolver_rules
 
+    def start() -> Chromium | CollectError:
+        try:
+            return Chromium(executable, options)
+        except CollectError as exc:  # remembered: the next storefront does not try again
+            return exc
+
     key = f"chromium:{executable}:{resolver_rules(options)}:{options.ca_bundle}"
-    browser: Chromium = ctx.resources.get(key, lambda: Chromium(executable, options))
+    browser = ctx.resources.get(key, start)
+    if isinstance(browser, CollectError):
+        return BrowserFacts(
+            target.name, failed=str(browser), serves_eea=eea, serves_california=california
+        )
     urls = page_urls(target)
     payment = _payment_pages(target, [n for n, _ in urls], ctx)
     evidence_dir = str(Path(options.evidence_dir).resolve()) if options.evidence_dir else None

@@ -37,6 +37,7 @@ INSTALL_HINT = "apt-get install chromium"
 MARKER = "__posture__"  # in every script posture itself runs in a page, so it is never recorded
 MAX_REQUESTS = 2000
 MAX_SCRIPTS = 500
+MAX_SCRIPT_BYTES = 20_000_000  # larger scripts are named by Chromium's hash, not fetched
 SETTLE_SECONDS = 2.0  # after load: tag managers inject their trackers in this window
 QUIET_SECONDS = 0.3  # ... and the page counts as settled once no request ran for this long
 SECURITY_HEADERS = (
@@ -339,6 +340,7 @@ class Chromium:
             extra_http_headers={"Sec-GPC": "1"} if gpc else None,
             viewport={"width": 1280, "height": 800},
             java_script_enabled=True,
+            accept_downloads=False,  # a page cannot drop files on the scanning machine
             ignore_https_errors=relaxed,  # only for a page whose verified visit failed: see visits()
         )
         try:
@@ -465,6 +467,21 @@ class Chromium:
     async def _sources(self, cdp: Any, parsed: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for params in parsed:
+            length = int(params.get("length") or 0)
+            if length > MAX_SCRIPT_BYTES:  # hashed by Chromium's own hash only: bounded memory
+                aux = params.get("executionContextAuxData") or {}
+                out.append(
+                    {
+                        "url": params.get("url") or "",
+                        "line": params.get("startLine", 0),
+                        "column": params.get("startColumn", 0),
+                        "frame_id": aux.get("frameId"),
+                        "module": bool(params.get("isModule")),
+                        "sha256": "too-large:" + str(params.get("hash", "")),
+                        "size": length,
+                    }
+                )
+                continue
             try:
                 got = await cdp.send("Debugger.getScriptSource", {"scriptId": params["scriptId"]})
             except Exception:  # noqa: BLE001, S112 - collected with its frame
@@ -508,6 +525,8 @@ def _save(png: bytes, path: str) -> str:
     """Write a screenshot without following a symlink planted at its name."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent.is_symlink():
+        raise OSError(f"{target.parent} is a symbolic link: not writing through it")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(target, flags, 0o644)
     with os.fdopen(fd, "wb") as out:

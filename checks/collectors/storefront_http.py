@@ -256,6 +256,7 @@ def _plain_http_url(target: Target) -> str:
 
 def _payment_pages(target: Target, names: Iterable[str], ctx: CollectContext) -> frozenset[str]:
     wanted = {str(n).lower() for n in ctx.policy.get("web.payment_page_names", [])}
+    wanted |= {str(n).lower() for n in target.options.get("payment_pages") or []}
     return frozenset(n for n in names if n.lower() in wanted)
 
 

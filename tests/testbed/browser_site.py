@@ -82,6 +82,7 @@ def _routes(site: Site, host: str, path: str) -> tuple[int, dict[str, str], byte
             200,
             js,
             (
+                "localStorage.setItem('_ga_ls', 'session-id-value');"
                 "window.addEventListener('load', function () { setTimeout(function () {"
                 f"var s=document.createElement('script');s.src='{ga}';document.head.appendChild(s);"
                 "}, 50); });"
