@@ -125,7 +125,7 @@ def test_sarif_places_both_at_the_module_with_the_root_module(
 
 
 def test_markdown_and_terminal_say_which_root_module(report: ScanReport) -> None:
-    for fmt in ("md", "terminal"):
+    for fmt in ("md", "terminal", "junit"):
         text = render(report, fmt, RenderContext(width=400))
         assert "via examples/shop-eu, module db" in text, fmt
         assert "via examples/shop-us, module db" in text, fmt
