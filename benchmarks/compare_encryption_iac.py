@@ -33,6 +33,12 @@ def _type(resource: str) -> str:
     return parts[0] if parts else resource
 
 
+def _where(r: Result) -> str:
+    """File, resource and module instance: the same module resource in two roots is two."""
+    path = r.location.path if r.location else ""
+    return f"{path}|{r.resource}|{r.origin.root if r.origin else ''}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("trees", nargs="+", type=Path)
@@ -51,13 +57,11 @@ def main() -> None:
         ]
         checkov_failed: dict[str, list[str]] = defaultdict(list)
         for r in theirs:
-            checkov_failed[f"{r.location.path if r.location else ''}|{r.resource}"].append(
-                r.check_id
-            )
+            checkov_failed[_where(r)].append(r.check_id)
         types: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         extra: list[Result] = []
         for r in ours:
-            key = f"{r.location.path if r.location else ''}|{r.resource}"
+            key = _where(r)
             t = _type(r.resource or "")
             types[t]["resources"].add(key)
             if r.status is Status.FAIL:
@@ -84,10 +88,11 @@ def main() -> None:
             )
         print("\nposture's failures where checkov fails no encryption rule on the resource:")
         for r in extra:
-            print(f"- {r.check_id} {r.resource} [{r.key or ''}] {r.location}: {r.message}")
+            via = f" ({r.origin})" if r.origin else ""
+            print(f"- {r.check_id} {r.resource} [{r.key or ''}] {r.location}{via}: {r.message}")
         print("\nposture's failures where checkov fails too (which checkov rules):")
         for r in ours:
-            key = f"{r.location.path if r.location else ''}|{r.resource}"
+            key = _where(r)
             if r.status is Status.FAIL and checkov_failed.get(key):
                 print(
                     f"- {r.check_id} {r.resource} [{r.key or ''}]: checkov "

@@ -57,6 +57,21 @@ def _get(attrs: Mapping[str, Any], path: Sequence[str], terraform: bool) -> Any:
     return current
 
 
+_NULL_REFERENCE = re.compile(r"^\$?\{?(var|local)\.[\w-]+\}?$")
+
+
+def _set(raw: Any) -> Any:
+    """``raw``, or None where checkov left a bare ``var.x`` / ``local.x``.
+
+    checkov substitutes every variable it can evaluate, and leaves the reference's text for a
+    variable that evaluates to null (a module input nobody set: ``kms_key_id = var.kms_key_id``
+    with ``default = null``): Terraform then treats the argument as not set.
+    """
+    if isinstance(raw, str) and _NULL_REFERENCE.match(raw.strip()):
+        return None
+    return raw
+
+
 def _truth(raw: Any) -> bool | None:
     """True/False for a literal boolean ("true" too); None when the tree does not fix it."""
     if isinstance(raw, bool):
@@ -69,7 +84,7 @@ def _truth(raw: Any) -> bool | None:
 def _snapshot(res: IacResource) -> Any:
     attrs = res.attributes
     if res.framework == "terraform":
-        return value(attrs, "snapshot_identifier") or value(attrs, "snapshot_id")
+        return _set(value(attrs, "snapshot_identifier")) or _set(value(attrs, "snapshot_id"))
     return attrs.get("DBSnapshotIdentifier") or attrs.get("SnapshotIdentifier")
 
 
@@ -134,7 +149,7 @@ def _member_or_replica(res: IacResource) -> bool:
         return bool(attrs.get("DBClusterIdentifier") or attrs.get("SourceDBInstanceIdentifier"))
     if res.type == "aws_db_instance":
         engine = value(attrs, "engine")
-        return bool(value(attrs, "replicate_source_db")) or (
+        return bool(_set(value(attrs, "replicate_source_db"))) or (
             isinstance(engine, str) and engine.startswith("aurora")
         )
     return False
@@ -144,7 +159,7 @@ def _store_outcome(facts: IacFacts, ctx: CheckContext, res: IacResource) -> Outc
     store = _STORES[res.type]
     tf = res.framework == "terraform"
     kw = _kw(facts, ctx, res)
-    key = _get(res.attributes, store.key, tf)
+    key = _set(_get(res.attributes, store.key, tf))
     key_text = key if isinstance(key, str) else None
     evidence: dict[str, Any] = {"kms_key": key if key is None or key_text else str(key)}
     if key_text and _AWS_MANAGED.search(key_text):
@@ -158,7 +173,7 @@ def _store_outcome(facts: IacFacts, ctx: CheckContext, res: IacResource) -> Outc
     if _member_or_replica(res):
         return None
     if store.flag is not None:
-        flag_raw = _get(res.attributes, store.flag, tf)
+        flag_raw = _set(_get(res.attributes, store.flag, tf))
         flag = _truth(flag_raw)
         evidence["encrypted"] = flag_raw
         if flag is False or (flag_raw is None and not _snapshot(res)):
@@ -280,8 +295,8 @@ def _devices(res: IacResource) -> list[Device] | None:
                 found.append(
                     Device(
                         str(value(m, "device_name") or "?"),
-                        value(ebs_blocks[0], "encrypted"),
-                        value(ebs_blocks[0], "snapshot_id"),
+                        _set(value(ebs_blocks[0], "encrypted")),
+                        _set(value(ebs_blocks[0], "snapshot_id")),
                     )
                 )
         return found or None

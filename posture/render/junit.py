@@ -19,7 +19,8 @@ EXTENSION = "junit.xml"
 
 def _name(r: Result) -> str:
     where = str(r.location) if r.location else r.target
-    extra = " ".join(x for x in (r.resource, r.key) if x)
+    origin = str(r.origin) if r.origin is not None else None  # one test case per module instance
+    extra = " ".join(x for x in (r.resource, r.key, origin) if x)
     return f"{where} {extra}".strip()
 
 

@@ -162,3 +162,29 @@ def test_value_not_fixed_by_the_tree_is_skipped(tmp_path: Path) -> None:
     assert _one(results, EBS, "AWS::EC2::Instance.Web", "/dev/xvda").status is Status.SKIPPED
     snap = _one(results, EBS, "AWS::EC2::Instance.Web", "/dev/sdg")
     assert snap.status is Status.SKIPPED and "snapshot" in snap.message
+
+
+def test_module_input_left_null_is_not_set(tmp_path: Path) -> None:
+    """checkov leaves ``var.kms_key_id`` for an input nobody set (default null): no key."""
+    (tmp_path / "modules" / "db").mkdir(parents=True)
+    (tmp_path / "modules" / "db" / "main.tf").write_text(
+        'variable "kms_key_id" {\n  default = null\n}\n'
+        'variable "replicate_source_db" {\n  default = null\n}\n'
+        'resource "aws_db_instance" "this" {\n  engine = "postgres"\n'
+        '  instance_class = "db.t3.micro"\n  storage_encrypted = true\n'
+        "  kms_key_id = var.kms_key_id\n  replicate_source_db = var.replicate_source_db\n}\n"
+    )
+    for name, extra in (
+        ("plain", ""),
+        ("keyed", '  kms_key_id = "arn:aws:kms:eu-west-1:111122223333:key/1"\n'),
+    ):
+        (tmp_path / "envs" / name).mkdir(parents=True)
+        (tmp_path / "envs" / name / "main.tf").write_text(
+            f'module "db" {{\n  source = "../../modules/db"\n{extra}}}\n'
+        )
+    results = [r for r in _scan(tmp_path) if r.check_id == CMK]
+    by_root = {r.origin.root: r for r in results if r.origin is not None}
+    assert by_root["envs/plain"].status is Status.FAIL
+    assert by_root["envs/keyed"].status is Status.PASS
+    assert by_root["envs/plain"].location is not None
+    assert by_root["envs/plain"].location.path == "modules/db/main.tf"

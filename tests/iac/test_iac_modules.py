@@ -125,7 +125,7 @@ def test_sarif_places_both_at_the_module_with_the_root_module(
 
 
 def test_markdown_and_terminal_say_which_root_module(report: ScanReport) -> None:
-    for fmt in ("md", "terminal"):
+    for fmt in ("md", "terminal", "junit"):
         text = render(report, fmt, RenderContext(width=400))
         assert "via examples/shop-eu, module db" in text, fmt
         assert "via examples/shop-us, module db" in text, fmt
@@ -298,3 +298,20 @@ def test_every_result_distinct_and_exactly_checkovs(tmp_path: Path) -> None:
         (r.check_id, r.location, r.resource, r.status) for r in posture_results
     }  # what checkov's own de-duplication keeps
     assert len(merged) == checkov_count
+
+
+def test_module_origins_survive_the_cache(tmp_path: Path, iac_cache: Path) -> None:
+    tree = tmp_path / "whole"
+    shutil.copytree(TREE, tree)
+    (tree / "posture.yaml").write_text("version: 1\niac:\n  - path: .\n")
+    before = set((iac_cache / "iac").glob("*.json"))
+    first = scan(ScanRequest(config=load_config(tree / "posture.yaml"))).results
+    cached = set((iac_cache / "iac").glob("*.json")) - before
+    second = scan(ScanRequest(config=load_config(tree / "posture.yaml"))).results
+
+    def ids(results: list[Result]) -> list[tuple[str, object]]:
+        return sorted((r.fingerprint, r.origin) for r in results if r.target_kind is TargetKind.IAC)
+
+    assert cached, "the whole tree stays inside its root: it is cached"
+    assert ids(first) == ids(second)
+    assert {r.origin.root for r in second if r.origin is not None} == ROOTS
