@@ -642,9 +642,19 @@ def test_streamed_json_and_digest_equal_the_whole_document(tmp_path: Path) -> No
     handle = io.StringIO()
     json_format.write(report, RenderContext(), handle)
     assert handle.getvalue() == json_format.render(report, RenderContext())
+    whole = json.dumps(report.to_dict(), ensure_ascii=False, default=str)
+    assert json.loads(handle.getvalue()) == json.loads(whole)
+    lines = [x.strip().rstrip(",") for x in handle.getvalue().splitlines() if '"check_id"' in x]
+    assert [json.loads(x)["check_id"] for x in lines] == [r.check_id for r in results]
     canonical = json.dumps(report.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
     assert scan_digest(report.to_dict(lazy=True)) == hashlib.sha256(canonical.encode()).hexdigest()
     empty = ScanReport([], [], now, now)
     handle = io.StringIO()
     json_format.write(empty, RenderContext(), handle)
-    assert handle.getvalue() == json_format.render(empty, RenderContext())
+    assert json.loads(handle.getvalue()) == json.loads(json.dumps(empty.to_dict(), default=str))
+    assert (
+        scan_digest(empty.to_dict(lazy=True))
+        == hashlib.sha256(
+            json.dumps(empty.to_dict(), sort_keys=True, separators=(",", ":"), default=str).encode()
+        ).hexdigest()
+    )

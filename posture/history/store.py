@@ -455,11 +455,22 @@ def _insert(conn: Connection) -> Any:
 
 
 def scan_digest(document: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON, fed chunk by chunk (a lazy document is never one string)."""
-    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256()
-    for chunk in encoder.iterencode(document):
-        digest.update(chunk.encode())
+    """SHA-256 of the canonical JSON (sorted keys, no spaces), fed result by result: a lazy
+    document is never one string, and each piece goes through json's C encoder."""
+    canonical = {"sort_keys": True, "separators": (",", ":"), "default": str}
+    results = document.get("results")
+    if results is None:
+        return hashlib.sha256(json.dumps(document, **canonical).encode()).hexdigest()  # type: ignore[arg-type]
+    hole = "\x00posture-results\x00"
+    head, tail = json.dumps({**document, "results": hole}, **canonical).split(json.dumps(hole), 1)  # type: ignore[arg-type]
+    digest = hashlib.sha256(head.encode())
+    digest.update(b"[")
+    for index, item in enumerate(results):
+        if index:
+            digest.update(b",")
+        digest.update(json.dumps(item, **canonical).encode())  # type: ignore[arg-type]
+    digest.update(b"]")
+    digest.update(tail.encode())
     return digest.hexdigest()
 
 
