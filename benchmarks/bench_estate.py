@@ -5,8 +5,10 @@ sslyze CLI on the same hosts, in one run.
 
 One Debian nginx serves every shop (tests/testbed/estate.py: own port each, a known mix of
 failures). Each tool runs in its own process; wall time is the median of --repeat runs, peak
-RSS and CPU time (user + system) come from wait4. The load average is printed beside each row:
-on a shared machine, wall time follows the load, CPU time much less.
+RSS and CPU time (user + system) come from wait4. The tools run in rounds (each once per round,
+back to back) and the ratio is the median of the rounds' ratios, so each compares runs under
+nearly the same load. The load average is printed beside each row: on a shared machine, wall
+time follows the load, CPU time much less.
 
 Targets (issue 17): posture <= 0.25x sslyze's wall time at 100 and 300 hosts; time per host
 flat from 31 to 300 (no worse than 1.2x); peak RSS under 150 MB whatever the estate size.
@@ -83,23 +85,35 @@ def main() -> None:
                     rows.append(("posture+db", [*posture, "--db", str(db)]))
                 hosts = [u.split("/")[2] for u in estate.urls[:n]]
                 rows.append(("sslyze", [sys.executable, "-m", "sslyze", *hosts]))
-                measured: dict[str, float] = {}
-                for tool, argv in rows:
-                    load = os.getloadavg()[0]
-                    runs = [run(argv) for _ in range(args.repeat)]
+                # rounds: every tool once per round, back to back, so that each ratio compares
+                # runs under nearly the same load (the machine is shared)
+                samples: dict[str, list[tuple[float, float, float]]] = {t: [] for t, _ in rows}
+                loads: dict[str, list[float]] = {t: [] for t, _ in rows}
+                for _ in range(args.repeat):
+                    for tool, argv in rows:
+                        loads[tool].append(os.getloadavg()[0])
+                        samples[tool].append(run(argv))
+                for tool, _ in rows:
+                    runs = samples[tool]
                     wall = statistics.median(r[0] for r in runs)
                     cpu = statistics.median(r[1] for r in runs)
                     rss = max(r[2] for r in runs)
-                    measured[tool] = wall
+                    load = statistics.median(loads[tool])
                     print(
                         f"{tool:<13} {n:>5} {wall:>7.2f} {n / wall:>8.1f} {1000 * wall / n:>8.1f} "
                         f"{cpu:>6.2f} {rss:>12.1f} {load:>5.1f}",
                         flush=True,
                     )
-                for tool in measured:
-                    if tool != "sslyze":
-                        share = measured[tool] / measured["sslyze"]
-                        print(f"  {tool} / sslyze wall time at {n} hosts: {share:.2f}x")
+                for tool, _ in rows:
+                    if tool == "sslyze":
+                        continue
+                    pairs = zip(samples[tool], samples["sslyze"], strict=True)
+                    ratios = sorted(a[0] / b[0] for a, b in pairs)
+                    print(
+                        f"  {tool} / sslyze wall time at {n} hosts: median {statistics.median(ratios):.2f}x "
+                        f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})",
+                        flush=True,
+                    )
         finally:
             estate.stop()
 

@@ -115,9 +115,11 @@ def summarize(results: Iterable[Result]) -> dict[str, Any]:
     failing = [r for r in results if r.status is Status.FAIL]
     by_severity = Counter(r.severity.value for r in failing)
     by_area: dict[str, dict[str, int]] = {}
-    for r in results:
-        slot = by_area.setdefault(r.area.value, {s.value: 0 for s in Status})
-        slot[r.status.value] += 1
+    counts = Counter((r.area.value, r.status.value) for r in results)
+    for area, _status in counts:
+        by_area.setdefault(area, {s.value: 0 for s in Status})
+    for (area, status), n in counts.items():
+        by_area[area][status] = n
     return {
         "total": len(results),
         "by_status": {s.value: by_status.get(s.value, 0) for s in Status},

@@ -642,9 +642,61 @@ def test_streamed_json_and_digest_equal_the_whole_document(tmp_path: Path) -> No
     handle = io.StringIO()
     json_format.write(report, RenderContext(), handle)
     assert handle.getvalue() == json_format.render(report, RenderContext())
+    whole = json.dumps(report.to_dict(), ensure_ascii=False, default=str)
+    assert json.loads(handle.getvalue()) == json.loads(whole)
+    lines = [x.strip().rstrip(",") for x in handle.getvalue().splitlines() if '"check_id"' in x]
+    assert [json.loads(x)["check_id"] for x in lines] == [r.check_id for r in results]
     canonical = json.dumps(report.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
     assert scan_digest(report.to_dict(lazy=True)) == hashlib.sha256(canonical.encode()).hexdigest()
     empty = ScanReport([], [], now, now)
     handle = io.StringIO()
     json_format.write(empty, RenderContext(), handle)
-    assert handle.getvalue() == json_format.render(empty, RenderContext())
+    assert json.loads(handle.getvalue()) == json.loads(json.dumps(empty.to_dict(), default=str))
+    assert (
+        scan_digest(empty.to_dict(lazy=True))
+        == hashlib.sha256(
+            json.dumps(empty.to_dict(), sort_keys=True, separators=(",", ":"), default=str).encode()
+        ).hexdigest()
+    )
+
+
+def test_report_formats_name_an_incomplete_run(tmp_path: Path) -> None:
+    from posture.history.store import RunShard
+    from posture.model import Area, Result, Severity, Status
+    from posture.reporting.formats import to_html, to_markdown
+    from posture.reporting.model import Period, build_report
+    from posture.scanreport import ScanReport
+
+    now = dt.datetime.now(dt.UTC)
+    history = History.open(str(tmp_path / "h.sqlite"))
+    result = Result(
+        "WEB-HSTS",
+        "HSTS",
+        Area.WEB,
+        Severity.MEDIUM,
+        Status.FAIL,
+        "https://a.example/",
+        TargetKind.STOREFRONT,
+    )
+    run = RunShard("weekly-49", 1, 3)
+    history.start_shard(run, now, 1, "pod-1")
+    history.record(ScanReport([result], [shop("https://a.example/")], now, now), run)
+    history.start_shard(RunShard("weekly-49", 2, 3), now, 1, "pod-2")
+    report = build_report(history, Period.parse(_quarter()))
+    (incomplete,) = report["incomplete_runs"]
+    assert incomplete["completed"] == [1] and incomplete["shards"] == 3
+    assert (
+        "shard 2/3 started at" in incomplete["problems"][0] and "pod-2" in incomplete["problems"][0]
+    )
+    assert incomplete["problems"][1] == "shard 3/3 never started (no record of it)"
+    html = to_html(report)
+    assert "Incomplete: this report does not cover the whole estate" in html
+    assert "shard 3/3 never started" in html
+    assert "> **Incomplete:** run weekly-49 (1 of 3 shards completed):" in to_markdown(report)
+    # a re-run of shard 1 replaces its results; the run still waits for shards 2 and 3
+    history.record(ScanReport([result], [shop("https://a.example/")], now, now), run)
+    status = history.run_status("weekly-49")
+    assert status is not None and len(history.results_of(status.scan_ids)[status.scan_ids[0]]) == 1
+    assert [s.state for s in status.shards] == ["completed", "running", "missing"]
+    with pytest.raises(Exception, match="has 3 shards in the history"):
+        history.start_shard(RunShard("weekly-49", 1, 4), now, 1)
