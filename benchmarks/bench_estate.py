@@ -70,6 +70,7 @@ def main() -> None:
                     "scan",
                     "--targets-file",
                     str(targets),
+                    "--no-browser",  # TLS + HTTP, as sslyze's side
                     "--ca-bundle",
                     str(estate.ca_path),
                     "--concurrency",

@@ -51,10 +51,12 @@ class ScanFacts:
 
 @dataclass(frozen=True)
 class Selection:
-    """``--only`` and ``--skip``: check ids (glob patterns allowed) or area names."""
+    """``--only`` and ``--skip``: check ids (glob patterns allowed) or area names; and whole
+    collectors left out (``--no-browser``: every check that needs the browser's facts)."""
 
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    skip_facts: tuple[str, ...] = ()
 
     def unmatched(self, specs: Iterable[CheckSpec]) -> list[str]:
         """Patterns that select no check at all: almost always a typo."""
@@ -70,6 +72,8 @@ class Selection:
             p = pattern.lower()
             return p == spec.area.value or fnmatch.fnmatchcase(spec.id.lower(), p)
 
+        if spec.facts in self.skip_facts:
+            return False
         if self.only and not any(matches(p) for p in self.only):
             return False
         return not any(matches(p) for p in self.skip)

@@ -142,7 +142,7 @@ def test_bad_targets_file_is_one_line_naming_file_and_line(
 ) -> None:
     path = tmp_path / "targets.txt"
     path.write_text(content)
-    proc = run_cli("scan", "--targets-file", str(path), "--no-record")
+    proc = run_cli("scan", "--targets-file", str(path), "--no-record", "--no-browser")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert f"{path}:{line}:" in proc.stderr and message in proc.stderr
@@ -245,6 +245,7 @@ def _scan_args(estate: Estate, targets: Path, *more: str) -> list[str]:
         str(estate.ca_path),
         "--timeout",
         "20",
+        "--no-browser",  # TLS + HTTP: the estate's browser visits are not what is tested here
         "-f",
         "json",
         *more,
@@ -553,6 +554,7 @@ def test_progress_is_drawn_on_a_terminal_only(estate: Estate, tmp_path: Path) ->
     targets.write_text("\n".join([*estate.urls[:4], "https://127.0.0.1:9/"]) + "\n")
     args = [sys.executable, "-m", "posture", "scan", "--targets-file", str(targets)]
     args += ["--ca-bundle", str(estate.ca_path), "--no-record", "--timeout", "5", "-f", "json"]
+    args += ["--no-browser"]
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
     stdout = (tmp_path / "out.json").open(

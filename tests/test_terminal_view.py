@@ -61,7 +61,7 @@ def posture(
 def scan_args(scanned_estate: Estate, config: Path) -> list[str]:
     # A generous timeout: the machine running the tests may be busy.
     ca = str(scanned_estate.ca_path)
-    return ["scan", "-c", str(config), "--ca-bundle", ca, "--no-record", "--timeout", "30"]
+    return ["scan", "-c", str(config), "--ca-bundle", ca, "--no-record", "--timeout", "30", "--no-browser"]
 
 
 @pytest.fixture(scope="session")
@@ -283,7 +283,7 @@ def test_warnings_are_one_short_line_per_cause(scanned: Scanned) -> None:
     """Storefronts whose certificate does not match their name: urllib3 logs a warning with the
     whole certificate for each; posture prints one short line with a count."""
     estate = scanned.estate
-    args = ["scan", "--ca-bundle", str(estate.ca_path), "--no-record", "--timeout", "30"]
+    args = ["scan", "--ca-bundle", str(estate.ca_path), "--no-record", "--timeout", "30", "--no-browser"]
     for url in estate.urls[:4]:
         port = url.rsplit(":", 1)[1].strip("/")
         args += ["--target", f"https://wrong.posture.test:{port}/"]

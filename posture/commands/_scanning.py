@@ -80,7 +80,11 @@ def request_from_args(args: argparse.Namespace, config: Config | None) -> ScanRe
         urls=args.target,
         iac_paths=args.iac,
         options=options,
-        selection=Selection(tuple(args.only), tuple(args.skip)),
+        selection=Selection(
+            tuple(args.only),
+            tuple(args.skip),
+            ("browser",) if getattr(args, "no_browser", False) else (),
+        ),
         checks_dirs=args.checks_dir,
         waiver_files=args.waivers,
         baseline=getattr(args, "baseline", None),

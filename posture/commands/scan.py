@@ -93,6 +93,11 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
         help="Chromium to drive for the browser checks (default: chromium on PATH)",
     )
     p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="leave out the checks that visit pages in Chromium (they are then not assessed)",
+    )
+    p.add_argument(
         "--checks-dir",
         action="append",
         default=[],
