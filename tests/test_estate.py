@@ -193,10 +193,10 @@ def test_version_1_database_migrates_and_keeps_its_scans(tmp_path: Path) -> None
     engine.dispose()
     history = History.open(url)
     with history.engine.connect() as conn:
-        assert conn.execute(text("SELECT MAX(version) FROM posture_schema_version")).scalar() == 2
+        assert conn.execute(text("SELECT MAX(version) FROM posture_schema_version")).scalar() == SCHEMA_VERSION
     (old,) = history.scans_between(None, dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
     assert old.run_id is None and history.latest_run() is None
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3  # 2: runs and shards; 3: digests of the scan as stored
 
 
 # --- the estate: 100 storefronts, real PostgreSQL ---------------------------------------------
@@ -616,7 +616,7 @@ def test_streamed_json_and_digest_equal_the_whole_document(tmp_path: Path) -> No
     import hashlib
     import io
 
-    from posture.history.store import scan_digest
+    from posture.history.digest import scan_digest
     from posture.model import Area, Location, Result, Severity, Status
     from posture.render import RenderContext
     from posture.render import json as json_format

@@ -408,16 +408,17 @@ def test_match_blocks_are_read_by_sshd_for_a_connection_they_match(
 
 
 def test_a_configured_file_that_is_a_symlink_out_of_the_folder_is_not_read(tmp_path: Path) -> None:
+    from posture.errors import ConfigError
+
     shop = tmp_path / "shop"
     shop.mkdir()
     (shop / "sshd_config").symlink_to("/etc/passwd")
     (shop / "nginx.conf").write_text("server { listen 80; server_tokens off; }\n")
-    results = _scan_folder(shop, [("sshd_config", "sshd"), ("nginx.conf", "nginx")])
-    errors = [r for r in results if r.status is Status.ERROR]
-    assert errors and all(r.target == "sshd_config" for r in errors)
-    assert "leads outside the scanned folder" in errors[0].message
-    assert PASSWD_MARK not in repr([r.to_dict() for r in results])
-    assert any(r.target == "nginx.conf" and r.status is not Status.ERROR for r in results)
+    # posture.yaml naming it is refused before anything is read (paths stay inside the folder)
+    with pytest.raises(ConfigError) as refused:
+        _scan_folder(shop, [("sshd_config", "sshd"), ("nginx.conf", "nginx")])
+    assert "symlink that leads outside" in str(refused.value)
+    assert PASSWD_MARK not in str(refused.value)
 
 
 def test_include_loops_end(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ def hostile_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         assert report.returncode == 0, report.stderr
     finally:
         listener.close()
-    outputs = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}
+    outputs = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir() if p.is_file()}
     outputs["terminal"] = scan.stdout + scan.stderr
     outputs["history.sqlite"] = db.read_bytes().decode("latin-1")
     return outputs
@@ -324,6 +324,6 @@ def test_credentials_in_posture_yaml_urls_are_masked_everywhere(
     )  # fmt: skip
     assert proc.returncode == 3, proc.stderr
     texts = [proc.stdout, proc.stderr, db.read_bytes().decode("latin-1")]
-    texts += [p.read_text() for p in (tmp_path / "out").iterdir()]
+    texts += [p.read_text() for p in (tmp_path / "out").iterdir() if p.is_file()]
     assert all(SECRET not in text for text in texts)
     assert "https://***@127.0.0.1" in (tmp_path / "out" / "posture.json").read_text()

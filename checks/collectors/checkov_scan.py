@@ -404,11 +404,15 @@ def _rel(path: str, repo: Path) -> str:
     file = Path(path)
     if not file.is_absolute():
         file = repo / file
-    try:
-        file = file.resolve()
-    except (OSError, RuntimeError):
-        pass
-    return Path(os.path.relpath(file, repo)).as_posix()
+    # lexically: a symlink in the tree is named where it is, never where it points
+    lexical = os.path.relpath(os.path.normpath(file), os.path.normpath(repo))
+    if not lexical.startswith(".."):
+        return Path(lexical).as_posix()
+    try:  # the same folders under another spelling (a symlinked /tmp, say)
+        real = os.path.relpath(os.path.realpath(os.path.dirname(file)), os.path.realpath(repo))
+        return Path(os.path.normpath(os.path.join(real, file.name))).as_posix()
+    except (OSError, ValueError):
+        return Path(lexical).as_posix()
 
 
 def _records(runner: Any, reports: list[Any]) -> list[tuple[Any, Any]]:

@@ -53,8 +53,24 @@ def stored_digest(header: dict[str, Any], result_data: Sequence[Any]) -> str:
 
 
 def scan_digest(document: dict[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 of the canonical JSON (sorted keys, no spaces), fed result by result: a lazy
+    document is never one string, and each piece goes through json's C encoder."""
+    canonical: dict[str, Any] = {"sort_keys": True, "separators": (",", ":"), "default": str}
+    results = document.get("results")
+    if results is None:
+        return hashlib.sha256(json.dumps(document, **canonical).encode()).hexdigest()
+    hole = "\x00posture-results\x00"
+    whole = json.dumps({**document, "results": hole}, **canonical)
+    head, tail = whole.split(json.dumps(hole), 1)
+    digest = hashlib.sha256(head.encode())
+    digest.update(b"[")
+    for index, item in enumerate(results):
+        if index:
+            digest.update(b",")
+        digest.update(json.dumps(item, **canonical).encode())
+    digest.update(b"]")
+    digest.update(tail.encode())
+    return digest.hexdigest()
 
 
 def recompute(conn: Any, scan_ids: Sequence[int]) -> dict[int, tuple[str, str]]:

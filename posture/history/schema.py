@@ -104,10 +104,16 @@ Migration = Callable[[Connection], None]
 
 
 def _v1_to_v2(conn: Connection) -> None:
+    from sqlalchemy import inspect
+
+    have = {c["name"] for c in inspect(conn).get_columns("posture_scans")}
     for column in ("run_id VARCHAR(200)", "shard_index INTEGER", "shard_count INTEGER"):
-        conn.execute(text(f"ALTER TABLE posture_scans ADD COLUMN {column}"))
-    conn.execute(text("CREATE INDEX ix_posture_scans_run_id ON posture_scans (run_id)"))
-    run_shards.create(conn)
+        if column.split()[0] not in have:
+            conn.execute(text(f"ALTER TABLE posture_scans ADD COLUMN {column}"))
+    indexes = {i["name"] for i in inspect(conn).get_indexes("posture_scans")}
+    if "ix_posture_scans_run_id" not in indexes:
+        conn.execute(text("CREATE INDEX ix_posture_scans_run_id ON posture_scans (run_id)"))
+    run_shards.create(conn, checkfirst=True)
 
 
 def _redigest_v3(conn: Connection) -> None:
@@ -151,7 +157,8 @@ def migrate(conn: Connection) -> int:
         )
     if version == 0:
         metadata.create_all(conn)
-        conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+        for reached in range(1, SCHEMA_VERSION + 1):  # created whole: every version it includes
+            conn.execute(schema_version.insert().values(version=reached))
         return SCHEMA_VERSION
     for target in range(version + 1, SCHEMA_VERSION + 1):
         MIGRATIONS[target](conn)

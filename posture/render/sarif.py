@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from posture import __version__
@@ -65,13 +66,12 @@ def _location(result: Result, declared: dict[str, Any], folder: str = "") -> dic
             region["startLine"] = result.location.start_line
             if result.location.end_line and result.location.end_line >= result.location.start_line:
                 region["endLine"] = result.location.end_line
-        physical: dict[str, Any] = {
-            "artifactLocation": {
-                # results name files relative to posture.yaml's folder
-                "uri": relative_path(os.path.join(folder, result.location.path)),
-                "uriBaseId": "%SRCROOT%",
-            }
-        }
+        # results name files relative to posture.yaml's folder (the repository root); relative to
+        # the working directory (or $POSTURE_SOURCE_ROOT) when that holds them, else as named
+        uri = relative_path(os.path.join(folder, result.location.path))
+        if os.path.isabs(uri) and not os.path.isabs(result.location.path):
+            uri = Path(result.location.path).as_posix()
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}}
         if region:
             physical["region"] = region
         located: dict[str, Any] = {"physicalLocation": physical}

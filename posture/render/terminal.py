@@ -56,6 +56,8 @@ _NOUN = {
     TargetKind.CONFIG: ("config file", "config files"),
     TargetKind.CONTROLS: ("controls declaration", "controls declarations"),
     TargetKind.REPOSITORY: ("repository", "repositories"),
+    TargetKind.CLOUD: ("cloud account", "cloud accounts"),
+    TargetKind.IMPORT: ("imported findings file", "imported findings files"),
     TargetKind.SCAN: ("scan", "scans"),
 }
 

@@ -18,12 +18,12 @@ import jsonschema
 import pytest
 from sqlalchemy import select
 
-from posture.baseline import apply_baseline, baseline_document
+from posture.baseline import Known, apply_baseline, baseline_document
 from posture.config import load_config
 from posture.engine import ScanRequest, scan
 from posture.history import History
 from posture.history.schema import findings, results
-from posture.model import Result, Status, Target, TargetKind, fingerprint_of
+from posture.model import Result, Severity, Status, Target, TargetKind, fingerprint_of
 from posture.render import RenderContext, render
 from posture.scanreport import ScanReport
 
@@ -155,14 +155,15 @@ def test_baseline_matches_the_new_identity_and_the_old_one(report: ScanReport) -
     eu, us = _unencrypted(report.results)
     known = set(baseline_document(report)["findings"])
     assert {eu.fingerprint, us.fingerprint} <= known
-    only_eu = apply_baseline(report.results, {eu.fingerprint})
+    failed = Known(Status.FAIL, Severity.CRITICAL)
+    only_eu = apply_baseline(report.results, {eu.fingerprint: failed})
     marks = {r.fingerprint: r.baseline for r in only_eu}
     assert (marks[eu.fingerprint], marks[us.fingerprint]) == ("existing", "new")
     # a baseline written before: target, the path as reported then (under the scanned folder,
     # through checkov's "/.." path made absolute), resource; no origin
     old = [a for a in eu.fingerprint_aliases]
     assert len(old) == 1
-    legacy = apply_baseline(report.results, set(old))
+    legacy = apply_baseline(report.results, dict.fromkeys(old, failed))
     assert {r.baseline for r in legacy if r.fingerprint in (eu.fingerprint, us.fingerprint)} == {
         "existing"
     }
