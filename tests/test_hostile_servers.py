@@ -45,7 +45,7 @@ def test_a_trickling_storefront_times_out_within_the_stated_bound(
     out = tmp_path / "out.json"
     started = time.monotonic()
     proc = run_cli(
-        "scan", "--target", url, "--timeout", str(TIMEOUT), "--only", "web",
+        "scan", "--target", url, "--timeout", str(TIMEOUT), "--only", "web", "--no-browser",
         "-f", "json", "-o", str(out), "--no-record",
         timeout=REQUEST_DEADLINE_FACTOR * TIMEOUT * 4 + MARGIN + 30,
     )  # fmt: skip

@@ -72,7 +72,7 @@ def test_unreachable_target_errors_do_not_touch_other_targets() -> None:
     ]
     assert "4 checks blocked" in bad[0].message
     # The obligations of the blocked checks are at risk, not silently unassessed.
-    assert "PCI-4.2.1" in bad[0].obligations  # TEST-FAILS is a TLS-area check
+    assert "GDPR-32-1-a" in bad[0].obligations  # TEST-FAILS is a TLS-area check
     assert {r.check_id for r in good if r.status is Status.FAIL} == {"TEST-FAILS"}
 
 

@@ -66,7 +66,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ScanRepor
         path = root / "posture.yaml"
         path.write_text(f"version: 1\nstorefronts:\n  - name: consent\n    url: {url}\n")
         options = ScanOptions(timeout=5.0, ca_bundle=str(ca_path), collect_timeout=60)
-        selection = Selection(only=("web", "vendor", "privacy"))
+        selection = Selection(only=("web", "vendor", "privacy"), skip_facts=("browser",))
         yield scan(ScanRequest(config=load_config(path), options=options, selection=selection)), url
     finally:
         nginx.stop()
