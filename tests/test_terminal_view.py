@@ -265,7 +265,7 @@ def test_under_a_terminal_the_progress_bar_shows_and_nothing_follows_the_end(
     )
     assert code == 1 or code == 0
     text = output.decode("utf-8", "replace")
-    assert "collectors" in text and "scanning" in text  # the progress display ran
+    assert "targets" in text and "errors" in text  # the estate-wide progress display ran
     assert "\x1b[?25l" in text and text.rindex("\x1b[?25h") > text.rindex("\x1b[?25l")
     assert "FINDINGS BY CHECK" in text
     # Colours on the terminal, and nothing after the verdict line: no reset sequences.
