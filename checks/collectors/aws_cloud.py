@@ -477,7 +477,11 @@ def _s3(
 ) -> tuple[list[Bucket], dict[str, bool] | None]:
     home = account.regions[0]
     try:
-        listing = account.pages("s3", home, "ListBuckets", "Buckets", "s3")
+        # paginated with a page size, ListBuckets names each bucket's region (BucketRegion),
+        # which saves a GetBucketLocation call per bucket
+        listing = account.pages(
+            "s3", home, "ListBuckets", "Buckets", "s3", PaginationConfig={"PageSize": 1000}
+        )
     except _CallFailed:
         return [], None
     account_pab: dict[str, bool] | None = None
