@@ -520,8 +520,9 @@ def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Out
         now = snapshot(visit)
         evidence = _browser_evidence(facts, snapshot=now)
         if page.previous is None:
-            note = facts.history or "first recorded scan of this page"
-            outcome = Outcome.skip if facts.history else Outcome.passed
+            # a first scan shows nothing about changes: recorded, not evidence (PCI 11.6.1)
+            note = facts.history or "first recorded scan of this page, nothing to compare yet"
+            outcome = Outcome.skip
             yield outcome(
                 f"payment page {page.name}: {note}; {len(now['scripts'])} scripts and "
                 f"{len(now['headers'])} security headers recorded for the next comparison",

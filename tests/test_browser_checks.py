@@ -135,7 +135,7 @@ def test_changes_are_named_one_by_one() -> None:
 
 def test_first_scan_records_and_no_history_skips() -> None:
     [first] = list(payment_page_changed(_facts(_script("https://shop.example/a.js")), _ctx_none()))
-    assert first.status is Status.PASS and "first recorded scan" in first.message
+    assert first.status is Status.SKIPPED and "first recorded scan" in first.message
     assert first.evidence["snapshot"]["scripts"] == {"https://shop.example/a.js": SHA}
     facts = BrowserFacts(
         **{**_facts(_script("https://shop.example/a.js")).__dict__, "history": "no database"}
