@@ -109,6 +109,9 @@ def run(shops: int, concurrency: int) -> tuple[float, float, int]:
         done.set()
         sampler.join()
         errors = [r for r in output.results if r.status.value == "error"]
+        if os.environ.get("BENCH_DEBUG"):
+            for r in output.results[:8]:
+                print(r.check_id, r.status.value, r.message[:150])
         pages = shops * 3
         _ = (ScanRequest, scan)
         return elapsed, pages / elapsed, peak // 1024 if not errors else -len(errors)
