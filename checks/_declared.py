@@ -71,3 +71,11 @@ def document(
         yield Outcome.fail(
             f"{doc.path} is nearly empty", evidence={"chars": len(doc.text.strip())}, location=at
         )
+
+
+def runs_as(resource: str | None, declared: list[str]) -> bool:
+    """A live result's ARN is one of a data store's ``cloud_resources`` (an ARN, or the last
+    part of one: a bucket name)."""
+    if not resource or not declared:
+        return False
+    return resource in declared or resource.rsplit(":", 1)[-1] in declared

@@ -335,25 +335,7 @@ def _vault_place(arn: str) -> tuple[str, str]:
     references=[_BACKUP_DOCS],
 )
 def backup_copy_region(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    yield from _skips(facts, "backup")
-    for plan in facts.backup_plans:
-        for rule in plan.rules:
-            regions = sorted({_vault_place(c)[0] for c in rule.copy_to} - {plan.region, ""})
-            ev = _ev(facts, plan.region, plan.arn, rule=rule.name, copies_to=list(rule.copy_to))
-            if regions:
-                yield Outcome.passed(
-                    f"{plan.name}/{rule.name}: copies to {', '.join(regions)}",
-                    resource=plan.arn,
-                    key=rule.name,
-                    evidence=ev,
-                )
-            else:
-                yield Outcome.fail(
-                    f"{plan.name}/{rule.name}: every copy stays in {plan.region}",
-                    resource=plan.arn,
-                    key=rule.name,
-                    evidence=ev,
-                )
+    yield from _copies_elsewhere(facts, part=0)
 
 
 @check(
@@ -369,24 +351,26 @@ def backup_copy_region(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
     references=[_AWS_DOCS + "aws-backup/latest/devguide/create-cross-account-backup.html"],
 )
 def backup_copy_account(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
+    yield from _copies_elsewhere(facts, part=1)
+
+
+def _copies_elsewhere(facts: AwsFacts, part: int) -> Iterator[Outcome]:
+    """Each backup rule: does a copy action leave the plan's region (part 0) or account (1)?"""
     yield from _skips(facts, "backup")
     for plan in facts.backup_plans:
+        home = plan.region if part == 0 else facts.account
+        where = "" if part == 0 else "account "
         for rule in plan.rules:
-            accounts = sorted({_vault_place(c)[1] for c in rule.copy_to} - {facts.account, ""})
+            elsewhere = sorted({_vault_place(c)[part] for c in rule.copy_to} - {home, ""})
             ev = _ev(facts, plan.region, plan.arn, rule=rule.name, copies_to=list(rule.copy_to))
-            if accounts:
+            kw = {"resource": plan.arn, "key": rule.name, "evidence": ev}
+            if elsewhere:
                 yield Outcome.passed(
-                    f"{plan.name}/{rule.name}: copies to account {', '.join(accounts)}",
-                    resource=plan.arn,
-                    key=rule.name,
-                    evidence=ev,
+                    f"{plan.name}/{rule.name}: copies to {where}{', '.join(elsewhere)}", **kw
                 )
             else:
                 yield Outcome.fail(
-                    f"{plan.name}/{rule.name}: every copy stays in account {facts.account}",
-                    resource=plan.arn,
-                    key=rule.name,
-                    evidence=ev,
+                    f"{plan.name}/{rule.name}: every copy stays in {where}{home}", **kw
                 )
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._declared import attestation_evidence, days_since, no_data_stores, where
+from posture.checks._declared import (
+    attestation_evidence,
+    days_since,
+    no_data_stores,
+    runs_as,
+    where,
+)
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.model import Area, EvidenceSource, Severity, Status, TargetKind
 from posture.plugin import CheckContext, Outcome, check
@@ -161,7 +167,7 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         if not (store.iac_resources or store.cloud_resources):
             continue
         coded = [r for r in gaps if r.resource in store.iac_resources]
-        running = [r for r in live if _runs_as(r.resource, store.cloud_resources)]
+        running = [r for r in live if runs_as(r.resource, store.cloud_resources)]
         running_fail = [r for r in running if r.status is Status.FAIL]
         code_state = "; ".join(f"{r.check_id} fails for {r.resource}" for r in coded) or (
             "agrees" if store.iac_resources else "not in the IaC scanned"
@@ -189,8 +195,3 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
 
 _LIVE_BACKUP_GAPS = ("AWS-RDS-CROSS-REGION-BACKUP", "AWS-S3-REPLICATION")
 
-
-def _runs_as(resource: str | None, declared: list[str]) -> bool:
-    if not resource or not declared:
-        return False
-    return resource in declared or resource.rsplit(":", 1)[-1] in declared

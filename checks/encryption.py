@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._declared import no_data_stores, where
+from posture.checks._declared import no_data_stores, runs_as, where
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.controls.data import DataStore
 from posture.model import Area, EvidenceSource, Result, Severity, Status, TargetKind
@@ -119,7 +119,7 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         running = [
             r
             for r in live
-            if _runs_as(r.resource, store.cloud_resources)
+            if runs_as(r.resource, store.cloud_resources)
             and r.status in (Status.PASS, Status.FAIL, Status.WAIVED)
         ]
         running_fail = [r for r in running if r.status is Status.FAIL and _contradicts(store, r)]
@@ -168,12 +168,6 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 },
             )
 
-
-def _runs_as(resource: str | None, declared: list[str]) -> bool:
-    """A live result's ARN is one of the store's ``cloud_resources`` (an ARN or a bucket name)."""
-    if not resource or not declared:
-        return False
-    return resource in declared or resource.rsplit(":", 1)[-1] in declared
 
 
 def _contradicts(store: DataStore, result: Result) -> bool:

@@ -13,6 +13,7 @@ were not evaluated, never that they passed. Nothing here writes to the account.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -576,14 +577,8 @@ def _s3(
     resolved = []
     for b in buckets:  # the destination's region, when the destination is ours
         dests = tuple((d, a, regions.get(d.rsplit(":", 1)[-1])) for d, a, _ in b.replication)
-        resolved.append(_replace(b, replication=dests))
+        resolved.append(dataclasses.replace(b, replication=dests))
     return resolved, account_pab
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
 
 
 # --- KMS -------------------------------------------------------------------------------------
@@ -655,13 +650,15 @@ def _with_manager(bucket: Bucket, keys: tuple[KmsKey, ...], aliases: dict[str, s
         manager = (
             _manager_of(bucket.kms_key, bucket.region, keys, aliases) if bucket.kms_key else "AWS"
         )
-        return _replace(bucket, key_manager=manager)  # type: ignore[no-any-return]
+        return dataclasses.replace(bucket, key_manager=manager)
     return bucket
 
 
 def _table_manager(table: Table, keys: tuple[KmsKey, ...], aliases: dict[str, str]) -> Table:
     if table.sse == "KMS":
-        return _replace(table, key_manager=_manager_of(table.kms_key, table.region, keys, aliases))  # type: ignore[no-any-return]
+        return dataclasses.replace(
+            table, key_manager=_manager_of(table.kms_key, table.region, keys, aliases)
+        )
     return table
 
 
