@@ -8,6 +8,10 @@ once. Nothing here judges what was seen: ``checks/collectors/browser.py`` turns 
 into facts, and the checks judge them.
 
 The system Chromium is used (``--browser PATH`` or found on PATH); nothing downloads a browser.
+Debian's ``chromium-headless-shell`` (the same engine without the desktop browser around it, what
+Playwright itself runs headless) is preferred to ``chromium``: half the memory and time per page.
+Memory is kept down on each side: Chromium's GPU work in its browser process, Playwright's Node
+driver with a small young generation, and posture's own freed memory returned after every visit.
 ``--resolve`` pins become Chromium's ``--host-resolver-rules``; ``--ca-bundle`` certificates are
 added as trust anchors to a throwaway NSS database that only this browser reads (Chromium on
 Linux trusts roots in ``$HOME/.pki/nssdb``), so verification stays on.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -25,15 +30,24 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from posture.checks.collectors.memory import return_freed_memory
 from posture.errors import CollectError
 from posture.plugin import ScanOptions
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HINT = "apt-get install chromium"
+CANDIDATES = (
+    "chromium-headless-shell",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
+INSTALL_HINT = "apt-get install chromium-headless-shell"
+# Playwright's driver (Node): a 1 MB young generation instead of 16 (16 MB less, no slower).
+DRIVER_NODE_OPTIONS = "--max-semi-space-size=1"
 MARKER = "__posture__"  # in every script posture itself runs in a page, so it is never recorded
 MAX_REQUESTS = 2000
 MAX_SCRIPTS = 500
@@ -68,8 +82,9 @@ LAUNCH_ARGS = (
     "--disable-client-side-phishing-detection",
     "--metrics-recording-only",
     "--mute-audio",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,"
-    "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions",
+    "--in-process-gpu",  # the compositor in the browser process: one process (~30 MB) fewer
+    # No --enable-features/--disable-features here: the last one given wins, and Playwright's own
+    # lists (ThirdPartyStoragePartitioning, HttpsUpgrades, PaintHolding ...) must stay in force.
 )
 
 _GPC_SCRIPT = (
@@ -196,6 +211,25 @@ class _Clock:
         self.last = now
 
 
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _driver_environment() -> Iterator[None]:
+    """``NODE_OPTIONS`` for Playwright's driver, which takes its environment from ``os.environ``
+    when it starts; put back as it was right after."""
+    with _ENV_LOCK:
+        saved = os.environ.get("NODE_OPTIONS")
+        os.environ["NODE_OPTIONS"] = " ".join(filter(None, (saved, DRIVER_NODE_OPTIONS)))
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("NODE_OPTIONS", None)
+            else:
+                os.environ["NODE_OPTIONS"] = saved
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else exc.__class__.__name__
@@ -242,7 +276,8 @@ class Chromium:
         rules = resolver_rules(self.options)
         if rules:
             args.append(f"--host-resolver-rules={rules}")
-        self._pw = await async_playwright().start()
+        with _driver_environment():
+            self._pw = await async_playwright().start()
         try:
             self._browser = await self._pw.chromium.launch(
                 executable_path=self.executable,
@@ -325,7 +360,8 @@ class Chromium:
             except Exception as exc:  # noqa: BLE001 - one page's failure is that page's error
                 box.setdefault("error", f"{url}: {_first_line(exc)}")
             box["elapsed"] = round(time.monotonic() - started, 3)
-            return box
+        return_freed_memory()
+        return box
 
     async def _visit(
         self, url: str, gpc: bool, shot: str | None, box: dict[str, Any], relaxed: bool = False
