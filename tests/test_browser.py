@@ -23,14 +23,19 @@ from posture.plugin import ScanOptions, ScanResources
 from posture.runner import Selection
 from tests.testbed.browser_site import FB, GA, PROCESSOR, Site, start_cert_server, start_site
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = (
+    shutil.which("chromium-headless-shell")
+    or shutil.which("chromium")
+    or shutil.which("chromium-browser")
+)
+FULL_CHROMIUM = shutil.which("chromium")
 # Skipped where Chromium is missing, locally only: in CI (.ci/run sets CI) a missing Chromium
 # fails these tests instead of hiding them.
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         CHROMIUM is None and not os.environ.get("CI"),
-        reason="Chromium not installed: apt-get install chromium",
+        reason="Chromium not installed: apt-get install chromium-headless-shell",
     ),
 ]
 BROWSER_CHECKS = (
@@ -96,6 +101,49 @@ def _scan(
 
 def _by(results: list[Result], check_id: str) -> list[Result]:
     return [r for r in results if r.check_id == check_id]
+
+
+@pytest.mark.skipif(
+    FULL_CHROMIUM is None and not os.environ.get("CI"),
+    reason="Debian's full chromium is not installed: apt-get install chromium",
+)
+def test_the_full_chromium_judges_as_the_headless_shell(site: Site, tmp_path: Path) -> None:
+    """posture prefers chromium-headless-shell; ``--browser /usr/bin/chromium`` (the desktop
+    browser in its new headless mode) must see the same trackers, signal and scripts."""
+    shops = f"  - url: {site.url('/gpc-bad/')}\n    serves_eea: true\n"
+    own = ScanResources()
+    try:
+        results = _scan(site, own, tmp_path, shops, browser=FULL_CHROMIUM)
+    finally:
+        own.close()
+    [visit] = _by(results, "WEB-BROWSER-VISIT")
+    assert visit.status is Status.PASS, visit.message
+    assert visit.evidence["browser"].endswith("(chromium)")  # which binary made the visits
+    [gpc] = _by(results, "PRIV-GPC-IGNORED")
+    assert gpc.status is Status.FAIL and FB in gpc.message
+    [consent] = _by(results, "PRIV-TRACKING-BEFORE-CONSENT")
+    assert consent.status is Status.FAIL and FB in consent.message
+
+
+def test_the_headless_shell_is_preferred_and_the_driver_environment_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posture.checks.collectors import chromium
+
+    for name in ("chromium", "chromium-headless-shell"):
+        exe = tmp_path / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert chromium.find_browser(None) == (str(tmp_path / "chromium-headless-shell"), "")
+    monkeypatch.setenv("NODE_OPTIONS", "--trace-warnings")
+    with chromium._driver_environment():
+        assert os.environ["NODE_OPTIONS"] == "--trace-warnings " + chromium.DRIVER_NODE_OPTIONS
+    assert os.environ["NODE_OPTIONS"] == "--trace-warnings"
+    monkeypatch.delenv("NODE_OPTIONS")
+    with chromium._driver_environment():
+        assert os.environ["NODE_OPTIONS"] == chromium.DRIVER_NODE_OPTIONS
+    assert "NODE_OPTIONS" not in os.environ
 
 
 def test_tag_manager_tracker_seen_by_the_browser_not_the_static_fetch(

@@ -15,6 +15,7 @@ scan saw on that page, so PAY-PAGE-CHANGED can compare without doing I/O itself.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -494,7 +495,7 @@ def collect_browser(target: Target, ctx: CollectContext) -> BrowserFacts:
     return BrowserFacts(
         target.name,
         pages,
-        browser=f"Chromium {browser.version}",
+        browser=f"Chromium {browser.version} ({os.path.basename(browser.executable)})",
         filter_list=f"EasyPrivacy {trackers.easyprivacy_version()}",
         serves_eea=eea,
         serves_california=california,
