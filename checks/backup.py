@@ -194,4 +194,3 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
 
 
 _LIVE_BACKUP_GAPS = ("AWS-RDS-CROSS-REGION-BACKUP", "AWS-S3-REPLICATION")
-

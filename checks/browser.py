@@ -85,6 +85,7 @@ def _browser_evidence(facts: BrowserFacts, **extra: Any) -> dict[str, Any]:
     return {
         "source": "browser",
         "browser": facts.browser,
+        "sandbox": facts.sandbox,
         "filter_list": facts.filter_list,
         **extra,
     }

@@ -93,7 +93,9 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         for r in facts.results
         if r.target_kind.value == "iac" and r.status is Status.FAIL and r.area is Area.ENCRYPTION
     ]
-    live = [r for r in facts.results if r.target_kind.value == "cloud" and r.area is Area.ENCRYPTION]
+    live = [
+        r for r in facts.results if r.target_kind.value == "cloud" and r.area is Area.ENCRYPTION
+    ]
     compared = [
         s
         for s in ctx.config.controls.data_stores
@@ -169,10 +171,13 @@ def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
             )
 
 
-
 def _contradicts(store: DataStore, result: Result) -> bool:
     """A live encryption failure contradicts the declaration, not just a weaker-key note."""
     enc = store.encryption
-    if result.key == "sse-s3" or result.check_id == "AWS-DYNAMODB-CMK" or result.key == "aws-managed":
+    if (
+        result.key == "sse-s3"
+        or result.check_id == "AWS-DYNAMODB-CMK"
+        or result.key == "aws-managed"
+    ):
         return enc is not None and enc.key_management in ("kms", "hsm")
     return True

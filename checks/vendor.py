@@ -201,5 +201,8 @@ def undeclared(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 f"every third party {inv.target} loads is covered by a declared vendor",
                 resource=inv.target,
                 key=inv.target,
-                evidence={"origins": len(inv.evidence.get("origins", [])), "source": source_of(inv)},
+                evidence={
+                    "origins": len(inv.evidence.get("origins", [])),
+                    "source": source_of(inv),
+                },
             )

@@ -146,6 +146,36 @@ def test_the_headless_shell_is_preferred_and_the_driver_environment_put_back(
     assert "NODE_OPTIONS" not in os.environ
 
 
+def test_the_sandbox_state_is_evidence_and_a_refused_sandbox_falls_back(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sandboxed where Chromium allows it (not as root); where asking for it fails, the visits
+    still happen without it and the evidence says why."""
+    from posture.checks.collectors import chromium
+
+    shops = f"  - url: {site.url('/gpc-good/')}\n"
+    expected = chromium.sandbox_state()
+    resources = ScanResources()
+    try:
+        results = _scan(site, resources, tmp_path, shops)
+    finally:
+        resources.close()
+    [visit] = _by(results, "WEB-BROWSER-VISIT")
+    assert visit.status is Status.PASS and visit.evidence["sandbox"] == expected
+    if os.geteuid() != 0:
+        pytest.skip("the fallback is exercised as root, where Chromium refuses its sandbox")
+    assert expected.startswith("off: running as root")
+    monkeypatch.setattr(chromium, "sandbox_state", lambda: "on")  # ask anyway: Chromium refuses
+    resources = ScanResources()
+    try:
+        results = _scan(site, resources, tmp_path, shops)
+    finally:
+        resources.close()
+    [visit] = _by(results, "WEB-BROWSER-VISIT")
+    assert visit.status is Status.PASS, visit.message
+    assert visit.evidence["sandbox"].startswith("off: Chromium's sandbox did not start")
+
+
 def test_tag_manager_tracker_seen_by_the_browser_not_the_static_fetch(
     site: Site, resources: ScanResources, tmp_path: Path
 ) -> None:

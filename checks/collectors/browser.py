@@ -219,6 +219,7 @@ class BrowserFacts:
     unavailable: str | None = None  # no browser: why (the checks skip, saying how to fix it)
     failed: str | None = None  # the browser would not start: one error, the other checks skip
     browser: str = ""  # the Chromium version that made the visits
+    sandbox: str = ""  # "on", or "off: why" (Chromium's renderer sandbox)
     filter_list: str = ""  # EasyPrivacy snapshot version
     serves_eea: bool = False
     serves_california: bool = True
@@ -496,6 +497,7 @@ def collect_browser(target: Target, ctx: CollectContext) -> BrowserFacts:
         target.name,
         pages,
         browser=f"Chromium {browser.version} ({os.path.basename(browser.executable)})",
+        sandbox=browser.sandbox,
         filter_list=f"EasyPrivacy {trackers.easyprivacy_version()}",
         serves_eea=eea,
         serves_california=california,

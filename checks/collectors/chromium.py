@@ -67,7 +67,6 @@ SECURITY_HEADERS = (
     "cross-origin-resource-policy",
 )
 LAUNCH_ARGS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-quic",
@@ -124,6 +123,15 @@ def find_browser(explicit: str | None) -> tuple[str | None, str]:
         if found:
             return found, ""
     return None, f"no Chromium found on PATH ({', '.join(CANDIDATES)}): {INSTALL_HINT}"
+
+
+def sandbox_state() -> str:
+    """ "on" when Chromium's sandbox can be asked for, else "off: why". Pages come from the
+    scanned configuration, which a pull request can point anywhere: the sandbox is what keeps a
+    renderer exploit inside the renderer. Chromium refuses to sandbox as root."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return "off: running as root (Chromium's sandbox refuses root; run posture as another user)"
+    return "on"
 
 
 def resolver_rules(options: ScanOptions) -> str:
@@ -230,6 +238,14 @@ def _driver_environment() -> Iterator[None]:
                 os.environ["NODE_OPTIONS"] = saved
 
 
+def _sandbox_error(exc: BaseException) -> str:
+    """Chromium's own words on why the sandbox failed, from the launch's browser log."""
+    for line in str(exc).splitlines():
+        if "sandbox" in line.lower() and "ERROR:" in line:
+            return line.split("] ", 2)[-1].strip()[:200]
+    return _first_line(exc)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else exc.__class__.__name__
@@ -245,6 +261,7 @@ class Chromium:
         # Each visit is a renderer or more: four at a time keeps memory near 500 MB.
         self.concurrency = max(1, min(options.concurrency, 4))
         self.version = ""
+        self.sandbox = "off"  # "on", or "off: why" once started
         # A page load is many operations; like one HTTP fetch's body deadline: 3 x --timeout.
         self.load_limit = options.timeout * 3
         self._home: str | None = None
@@ -278,19 +295,32 @@ class Chromium:
             args.append(f"--host-resolver-rules={rules}")
         with _driver_environment():
             self._pw = await async_playwright().start()
+        self.sandbox = sandbox_state()
         try:
-            self._browser = await self._pw.chromium.launch(
-                executable_path=self.executable,
-                headless=True,
-                args=args,
-                env=env,
-                timeout=max(30_000, self.options.timeout * 3000),
-            )
+            if self.sandbox == "on":
+                try:
+                    self._browser = await self._launch(args, env, sandbox=True)
+                except Exception as exc:  # noqa: BLE001 - then without, saying why
+                    self.sandbox = f"off: Chromium's sandbox did not start ({_sandbox_error(exc)})"
+            if self.sandbox != "on":
+                self._browser = await self._launch([*args, "--no-sandbox"], env, sandbox=False)
         except Exception as exc:  # noqa: BLE001 - any launch failure is one line for the user
             await self._pw.stop()
             raise CollectError(f"could not start {self.executable}: {_first_line(exc)}") from None
         self.version = self._browser.version
         self._semaphore = asyncio.Semaphore(self.concurrency)
+
+    async def _launch(
+        self, args: list[str], env: dict[str, str | float | bool], sandbox: bool
+    ) -> Any:
+        return await self._pw.chromium.launch(
+            executable_path=self.executable,
+            headless=True,
+            args=args,
+            env=env,
+            chromium_sandbox=sandbox,
+            timeout=max(30_000, self.options.timeout * 3000),
+        )
 
     def close(self) -> None:
         if self._loop.is_running():
