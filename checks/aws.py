@@ -16,7 +16,8 @@ from typing import Any
 from posture.model import Area, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
-from .collectors.aws_cloud import ApiError, AwsFacts, collect_aws
+from .collectors.aws_cloud import collect_aws
+from .collectors.aws_facts import ApiError, AwsFacts
 
 __all__ = ["collect_aws"]
 

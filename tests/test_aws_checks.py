@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from posture.checks import aws
-from posture.checks.collectors.aws_cloud import ApiError, AwsFacts, BackupPlan, BackupRule, Vault
+from posture.checks.collectors.aws_facts import ApiError, AwsFacts, BackupPlan, BackupRule, Vault
 from posture.model import Status, Target, TargetKind
 from posture.plugin import CheckContext
 from posture.policy import Policy
@@ -85,5 +85,10 @@ def test_a_failed_call_is_one_error_and_its_checks_are_not_evaluated() -> None:
 
 
 def test_throttling_codes_are_named_throttled() -> None:
-    for code in ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"):
+    for code in (
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+    ):
         assert ApiError("s3", "eu-west-1", "ListBuckets", code, "", "s3").kind == "throttled"
