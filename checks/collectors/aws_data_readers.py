@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -220,62 +221,61 @@ def _region_of(arn: str) -> str:
     return parts[3] if len(parts) > 3 else ""
 
 
+# Where DescribeDBClusters and DescribeDBInstances put the same facts under different names.
+_RDS_FIELDS = {
+    "cluster": {
+        "arn": "DBClusterArn",
+        "identifier": "DBClusterIdentifier",
+        "cluster": "",  # a cluster is its own unit
+        "replica_of": "ReplicationSourceIdentifier",
+        "replicas": "ReadReplicaIdentifiers",
+    },
+    "instance": {
+        "arn": "DBInstanceArn",
+        "identifier": "DBInstanceIdentifier",
+        "cluster": "DBClusterIdentifier",
+        "replica_of": "ReadReplicaSourceDBInstanceIdentifier",
+        "replicas": "ReadReplicaDBInstanceIdentifiers",
+    },
+}
+
+
+def _database(kind: str, item: dict[str, Any], region: str) -> Database:
+    names = _RDS_FIELDS[kind]
+
+    def elsewhere(regions: Iterable[str]) -> tuple[str, ...]:
+        return tuple(r for r in regions if r and r != region)
+
+    backups = (  # automated backups copied to other regions (instances only)
+        _region_of(str(r.get("DBInstanceAutomatedBackupsArn", "")))
+        for r in item.get("DBInstanceAutomatedBackupsReplications", [])
+    )
+    return Database(
+        arn=str(item.get(names["arn"], "")),
+        identifier=str(item.get(names["identifier"], "")),
+        region=region,
+        engine=str(item.get("Engine", "")),
+        kind=kind,
+        encrypted=bool(item.get("StorageEncrypted")),
+        kms_key=item.get("KmsKeyId"),
+        publicly_accessible=bool(item.get("PubliclyAccessible")),
+        backup_retention=int(item.get("BackupRetentionPeriod") or 0),
+        cluster=item.get(names["cluster"]) if names["cluster"] else None,
+        replica_of=item.get(names["replica_of"]),
+        backup_replication_regions=elsewhere(backups),
+        replica_regions=elsewhere(_region_of(a) for a in item.get(names["replicas"], [])),
+    )
+
+
 def read_rds(account: Account, region: str) -> list[Database]:
-    found: list[Database] = []
     try:
         clusters = account.pages("rds", region, "DescribeDBClusters", "DBClusters", "rds")
         instances = account.pages("rds", region, "DescribeDBInstances", "DBInstances", "rds")
     except CallFailed:
-        return found
-    for c in clusters:
-        found.append(
-            Database(
-                arn=str(c.get("DBClusterArn", "")),
-                identifier=str(c.get("DBClusterIdentifier", "")),
-                region=region,
-                engine=str(c.get("Engine", "")),
-                kind="cluster",
-                encrypted=bool(c.get("StorageEncrypted")),
-                kms_key=c.get("KmsKeyId"),
-                publicly_accessible=bool(c.get("PubliclyAccessible")),
-                backup_retention=int(c.get("BackupRetentionPeriod") or 0),
-                cluster=None,
-                replica_of=c.get("ReplicationSourceIdentifier"),
-                backup_replication_regions=(),
-                replica_regions=tuple(
-                    r
-                    for r in (_region_of(a) for a in c.get("ReadReplicaIdentifiers", []))
-                    if r and r != region
-                ),
-            )
-        )
-    for i in instances:
-        replications = tuple(
-            _region_of(str(r.get("DBInstanceAutomatedBackupsArn", "")))
-            for r in i.get("DBInstanceAutomatedBackupsReplications", [])
-        )
-        found.append(
-            Database(
-                arn=str(i.get("DBInstanceArn", "")),
-                identifier=str(i.get("DBInstanceIdentifier", "")),
-                region=region,
-                engine=str(i.get("Engine", "")),
-                kind="instance",
-                encrypted=bool(i.get("StorageEncrypted")),
-                kms_key=i.get("KmsKeyId"),
-                publicly_accessible=bool(i.get("PubliclyAccessible")),
-                backup_retention=int(i.get("BackupRetentionPeriod") or 0),
-                cluster=i.get("DBClusterIdentifier"),
-                replica_of=i.get("ReadReplicaSourceDBInstanceIdentifier"),
-                backup_replication_regions=tuple(r for r in replications if r and r != region),
-                replica_regions=tuple(
-                    r
-                    for r in (_region_of(a) for a in i.get("ReadReplicaDBInstanceIdentifiers", []))
-                    if r and r != region
-                ),
-            )
-        )
-    return found
+        return []
+    return [_database("cluster", c, region) for c in clusters] + [
+        _database("instance", i, region) for i in instances
+    ]
 
 
 def read_ebs(account: Account, region: str, acct: str) -> tuple[list[Volume], bool | None]:
