@@ -99,6 +99,15 @@ def _scan(
     return scan(request).results
 
 
+def _scan_own_browser(site: Site, tmp_path: Path, storefronts: str, **kw: Any) -> list[Result]:
+    """A scan with a browser of its own (other launch settings than the session's)."""
+    own = ScanResources()
+    try:
+        return _scan(site, own, tmp_path, storefronts, **kw)
+    finally:
+        own.close()
+
+
 def _by(results: list[Result], check_id: str) -> list[Result]:
     return [r for r in results if r.check_id == check_id]
 
@@ -111,11 +120,7 @@ def test_the_full_chromium_judges_as_the_headless_shell(site: Site, tmp_path: Pa
     """posture prefers chromium-headless-shell; ``--browser /usr/bin/chromium`` (the desktop
     browser in its new headless mode) must see the same trackers, signal and scripts."""
     shops = f"  - url: {site.url('/gpc-bad/')}\n    serves_eea: true\n"
-    own = ScanResources()
-    try:
-        results = _scan(site, own, tmp_path, shops, browser=FULL_CHROMIUM)
-    finally:
-        own.close()
+    results = _scan_own_browser(site, tmp_path, shops, browser=FULL_CHROMIUM)
     [visit] = _by(results, "WEB-BROWSER-VISIT")
     assert visit.status is Status.PASS, visit.message
     assert visit.evidence["browser"].endswith("(chromium)")  # which binary made the visits
@@ -155,22 +160,14 @@ def test_the_sandbox_state_is_evidence_and_a_refused_sandbox_falls_back(
 
     shops = f"  - url: {site.url('/gpc-good/')}\n"
     expected = chromium.sandbox_state()
-    resources = ScanResources()
-    try:
-        results = _scan(site, resources, tmp_path, shops)
-    finally:
-        resources.close()
+    results = _scan_own_browser(site, tmp_path, shops)
     [visit] = _by(results, "WEB-BROWSER-VISIT")
     assert visit.status is Status.PASS and visit.evidence["sandbox"] == expected
     if os.geteuid() != 0:
         pytest.skip("the fallback is exercised as root, where Chromium refuses its sandbox")
     assert expected.startswith("off: running as root")
     monkeypatch.setattr(chromium, "sandbox_state", lambda: "on")  # ask anyway: Chromium refuses
-    resources = ScanResources()
-    try:
-        results = _scan(site, resources, tmp_path, shops)
-    finally:
-        resources.close()
+    results = _scan_own_browser(site, tmp_path, shops)
     [visit] = _by(results, "WEB-BROWSER-VISIT")
     assert visit.status is Status.PASS, visit.message
     assert visit.evidence["sandbox"].startswith("off: Chromium's sandbox did not start")
@@ -393,12 +390,8 @@ def test_missing_browser_skips_with_the_fix(site: Site, tmp_path: Path) -> None:
 
     path, why = chromium.find_browser(str(tmp_path / "no-such-chromium"))
     assert path is None and "not an executable" in why
-    results = _scan(
-        site,
-        ScanResources(),
-        tmp_path,
-        f"  - url: {site.url('/tm/')}",
-        browser=str(tmp_path / "nope"),
+    results = _scan_own_browser(
+        site, tmp_path, f"  - url: {site.url('/tm/')}", browser=str(tmp_path / "nope")
     )
     assert results and all(r.status is Status.SKIPPED for r in results)
     assert all("not an executable" in r.message for r in results)
@@ -408,7 +401,7 @@ def test_no_chromium_on_path_says_how_to_install_it(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    results = _scan(site, ScanResources(), tmp_path, f"  - url: {site.url('/tm/')}")
+    results = _scan_own_browser(site, tmp_path, f"  - url: {site.url('/tm/')}")
     assert results and all(r.status is Status.SKIPPED for r in results)
     assert all("apt-get install chromium" in r.message for r in results)
 
@@ -450,7 +443,7 @@ def test_a_browser_that_will_not_start_is_one_error_per_storefront(
     fake.write_text("#!/bin/sh\necho 'this is not a browser' >&2\nexit 1\n")
     fake.chmod(0o755)
     shops = f"  - url: {site.url('/tm/')}\n  - url: {site.url('/gpc-bad/')}\n"
-    results = _scan(site, ScanResources(), tmp_path, shops, browser=str(fake))
+    results = _scan_own_browser(site, tmp_path, shops, browser=str(fake))
     errors = [r for r in results if r.status is Status.ERROR]
     assert sorted(r.target for r in errors) == sorted([site.url("/tm/"), site.url("/gpc-bad/")])
     assert all(r.check_id == "WEB-BROWSER-VISIT" and "did not start" in r.message for r in errors)

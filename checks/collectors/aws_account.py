@@ -102,30 +102,18 @@ class Account:
         does not exist); raises ``CallFailed`` after recording any other failure."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if time.monotonic() > self.deadline:
-            self._fail(
-                service,
-                region,
-                operation,
-                "DeadlineExceeded",
-                "collection deadline reached",
-                blocks,
-            )
+        self._before_deadline(service, region, operation, blocks)
         client = self.client(service, region)
         method = getattr(client, _snake(operation))
         self._count(service, operation)
         try:
             with self.in_flight:
                 return method(**params)  # type: ignore[no-any-return]
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-            if code in absent:
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and _error_code(exc) in absent:
                 return None
-            message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-            self._fail(service, region, operation, code, message, blocks)
-        except BotoCoreError as exc:
-            self._fail(service, region, operation, exc.__class__.__name__, str(exc), blocks)
-        return None  # unreachable: _fail raises
+            self._failed_with(exc, service, region, operation, blocks)
+        return None  # unreachable: _failed_with raises
 
     def pages(
         self, service: str, region: str, operation: str, key: str, blocks: str, **params: Any
@@ -145,22 +133,33 @@ class Account:
                     break
                 self._count(service, operation)
                 items.extend(page.get(key, []))
-                if time.monotonic() > self.deadline:
-                    self._fail(
-                        service,
-                        region,
-                        operation,
-                        "DeadlineExceeded",
-                        "collection deadline reached",
-                        blocks,
-                    )
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-            message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-            self._fail(service, region, operation, code, message, blocks)
-        except BotoCoreError as exc:
-            self._fail(service, region, operation, exc.__class__.__name__, str(exc), blocks)
+                self._before_deadline(service, region, operation, blocks)
+        except (ClientError, BotoCoreError) as exc:
+            self._failed_with(exc, service, region, operation, blocks)
         return items
+
+    def _before_deadline(self, service: str, region: str, operation: str, blocks: str) -> None:
+        if time.monotonic() > self.deadline:
+            self._fail(
+                service,
+                region,
+                operation,
+                "DeadlineExceeded",
+                "collection deadline reached",
+                blocks,
+            )
+
+    def _failed_with(
+        self, exc: Exception, service: str, region: str, operation: str, blocks: str
+    ) -> None:
+        """Record a botocore failure (AWS's error code and message, or the client error's
+        class) and raise ``CallFailed``."""
+        from botocore.exceptions import ClientError
+
+        if isinstance(exc, ClientError):
+            message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+            self._fail(service, region, operation, _error_code(exc), message, blocks)
+        self._fail(service, region, operation, exc.__class__.__name__, str(exc), blocks)
 
     def _fail(
         self, service: str, region: str, operation: str, code: str, message: str, blocks: str
@@ -186,6 +185,10 @@ def _drop_account_host(request: Any, **_: Any) -> None:
     host, _, rest = parts.netloc.partition(".")
     if host.isdigit() and len(host) == 12 and rest:
         request.url = urlunsplit(parts._replace(netloc=rest))
+
+
+def _error_code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
 
 
 def _snake(operation: str) -> str:
