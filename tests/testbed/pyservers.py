@@ -10,9 +10,66 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 SSL_OP_ALLOW_CLIENT_RENEGOTIATION = 0x100  # OpenSSL 3.0 ssl.h: SSL_OP_BIT(8)
+Handler = Callable[[socket.socket, int], None]  # a connection and its number (1, 2, ...)
+
+
+def _serve(
+    handle: Handler, on_close: Callable[[], None] = lambda: None
+) -> tuple[socket.socket, int]:
+    """Listen on a free loopback port and run ``handle`` in a thread per connection; closing the
+    returned socket stops accepting (and calls ``on_close``). Every connection is closed after
+    its handler, whatever the handler raised of OSError or SSLError."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def guarded(conn: socket.socket, number: int) -> None:
+        try:
+            handle(conn, number)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        number = 0
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                on_close()
+                return
+            number += 1
+            threading.Thread(target=guarded, args=(conn, number), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, int(listener.getsockname()[1])
+
+
+def _tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def _drain(conn: socket.socket | ssl.SSLSocket) -> None:
+    """Read until the peer closes (TLS renegotiations are processed while reading)."""
+    while conn.recv(4096):
+        pass
+
+
+def _read_request(conn: socket.socket | ssl.SSLSocket) -> bytes:
+    request = b""
+    while b"\r\n\r\n" not in request and len(request) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return b""
+        request += chunk
+    return request
 
 
 def renegotiating_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
@@ -20,114 +77,51 @@ def renegotiating_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
 
     Returns the listening socket (close it to stop accepting) and its port.
     """
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context = _tls_context(cert, key)
     context.maximum_version = ssl.TLSVersion.TLSv1_2
     context.options |= SSL_OP_ALLOW_CLIENT_RENEGOTIATION
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
 
-    def serve(conn: socket.socket) -> None:
+    def serve(conn: socket.socket, _: int) -> None:
         conn.settimeout(5)
-        try:
-            with context.wrap_socket(conn, server_side=True) as tls:
-                # Renegotiations are processed while the server reads.
-                while tls.recv(4096):
-                    pass
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
+        with context.wrap_socket(conn, server_side=True) as tls:
+            _drain(tls)
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener, int(listener.getsockname()[1])
+    return _serve(serve)
 
 
 def stalling_server(cert: Path, key: Path, answered: int) -> tuple[socket.socket, int]:
     """A TLS server that completes the first ``answered`` handshakes, then accepts connections
     and never says a word: a server that stops answering part-way through a scan."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    seen = 0
+    context = _tls_context(cert, key)
 
-    def serve(conn: socket.socket, answer: bool) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
         conn.settimeout(10)
-        try:
-            if answer:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    while tls.recv(4096):
-                        pass
-            else:
-                while conn.recv(4096):  # swallow the ClientHello, answer nothing
-                    pass
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
+        if number > answered:
+            _drain(conn)  # swallow the ClientHello, answer nothing
+            return
+        with context.wrap_socket(conn, server_side=True) as tls:
+            _drain(tls)
 
-    def accept() -> None:
-        nonlocal seen
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            seen += 1
-            threading.Thread(target=serve, args=(conn, seen <= answered), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener, int(listener.getsockname()[1])
+    return _serve(serve)
 
 
 def version_ignoring_server(cert: Path, key: Path) -> tuple[socket.socket, int]:
     """A TLS 1.2/1.3 server that stays silent (instead of refusing) when a ClientHello asks for
     anything older, as some CDNs do: silence there means "not offered", not "untestable"."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
+    context = _tls_context(cert, key)
 
-    def serve(conn: socket.socket) -> None:
+    def serve(conn: socket.socket, _: int) -> None:
         conn.settimeout(10)
-        try:
-            hello = conn.recv(11, socket.MSG_PEEK)
-            # record header (5) + handshake header (4) + client_version (2); SSLv2 hellos and
-            # anything below TLS 1.2 (0x0303) get no answer at all
-            if len(hello) < 11 or hello[0] != 0x16 or hello[9:11] < b"\x03\x03":
-                while conn.recv(4096):
-                    pass
-                return
-            with context.wrap_socket(conn, server_side=True) as tls:
-                while tls.recv(4096):
-                    pass
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
+        hello = conn.recv(11, socket.MSG_PEEK)
+        # record header (5) + handshake header (4) + client_version (2); SSLv2 hellos and
+        # anything below TLS 1.2 (0x0303) get no answer at all
+        if len(hello) < 11 or hello[0] != 0x16 or hello[9:11] < b"\x03\x03":
+            _drain(conn)
+            return
+        with context.wrap_socket(conn, server_side=True) as tls:
+            _drain(tls)
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener, int(listener.getsockname()[1])
+    return _serve(serve)
 
 
 def trickling_server(
@@ -139,64 +133,38 @@ def trickling_server(
     a large body, then trickles the body. No single read ever waits long enough to time out.
     Paths in ``answered`` get a small page at once (a shop that trickles only some paths).
     """
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
     stop = threading.Event()
 
-    def serve(conn: socket.socket) -> None:
+    def serve(conn: socket.socket, _: int) -> None:
         conn.settimeout(10)
-        try:
-            request = b""
-            while b"\r\n\r\n" not in request and len(request) < 65536:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                request += chunk
-            path = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else ""
-            if path in answered:
-                page = b"<html><body>shop</body></html>"
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
-                    b"Content-Length: " + str(len(page)).encode() + b"\r\n\r\n" + page
-                )
-                return
-            if mode == "headers":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-            else:
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-                    b"Content-Length: 100000000\r\n\r\n"
-                )
-            while not stop.wait(interval):
-                conn.sendall(b"a")
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        request = _read_request(conn)
+        if not request:
+            return
+        path = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else ""
+        if path in answered:
+            page = b"<html><body>shop</body></html>"
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                b"Content-Length: " + str(len(page)).encode() + b"\r\n\r\n" + page
+            )
+            return
+        if mode == "headers":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        else:
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000000\r\n\r\n"
+            )
+        while not stop.wait(interval):
+            conn.sendall(b"a")
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                stop.set()
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener, int(listener.getsockname()[1])
+    return _serve(serve, on_close=stop.set)
 
 
 def hostile_server(cert: Path, key: Path, text: str) -> tuple[socket.socket, int]:
     """An HTTPS shop whose every string is an attack on the outputs: ``text`` (ANSI escapes,
     Markdown links and images, HTML, @-mentions, backticks, control characters) in its headers
     and in the script URL its page loads. The certificate carries it too, if made so."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
+    context = _tls_context(cert, key)
     raw = text.encode("latin-1", "replace")
     body = (
         b'<html><head><script src="https://cdn.evil.example/a.js?q='
@@ -209,40 +177,18 @@ def hostile_server(cert: Path, key: Path, text: str) -> tuple[socket.socket, int
         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
 
-    def serve(conn: socket.socket) -> None:
+    def serve(conn: socket.socket, _: int) -> None:
         conn.settimeout(10)
-        try:
-            with context.wrap_socket(conn, server_side=True) as tls:
-                request = b""
-                while b"\r\n\r\n" not in request and len(request) < 65536:
-                    chunk = tls.recv(4096)
-                    if not chunk:
-                        return
-                    request += chunk
+        with context.wrap_socket(conn, server_side=True) as tls:
+            if _read_request(tls):
                 tls.sendall(response)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener, int(listener.getsockname()[1])
+    return _serve(serve)
 
 
 def trickling_proxy(upstream: int, interval: float = 0.2) -> tuple[socket.socket, int]:
     """A TCP proxy to 127.0.0.1:``upstream`` that passes the client's bytes at once and the
     server's one byte every ``interval`` seconds: a TLS handshake (or anything) that trickles."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
     stop = threading.Event()
 
     def pump_up(client: socket.socket, server: socket.socket) -> None:
@@ -252,29 +198,14 @@ def trickling_proxy(upstream: int, interval: float = 0.2) -> tuple[socket.socket
         except OSError:
             pass
 
-    def serve(client: socket.socket) -> None:
+    def serve(client: socket.socket, _: int) -> None:
         client.settimeout(30)
-        try:
-            with socket.create_connection(("127.0.0.1", upstream), timeout=30) as server:
-                threading.Thread(target=pump_up, args=(client, server), daemon=True).start()
-                while data := server.recv(4096):
-                    for byte in data:
-                        if stop.wait(interval):
-                            return
-                        client.sendall(bytes([byte]))
-        except OSError:
-            pass
-        finally:
-            client.close()
+        with socket.create_connection(("127.0.0.1", upstream), timeout=30) as server:
+            threading.Thread(target=pump_up, args=(client, server), daemon=True).start()
+            while data := server.recv(4096):
+                for byte in data:
+                    if stop.wait(interval):
+                        return
+                    client.sendall(bytes([byte]))
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                stop.set()
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener, int(listener.getsockname()[1])
+    return _serve(serve, on_close=stop.set)
