@@ -206,16 +206,13 @@ def rds_encryption(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
         if db.cluster:
             continue  # judged through its cluster
         ev = _ev(facts, db.region, db.arn, engine=db.engine, kind=db.kind, kms_key=db.kms_key)
-        if db.encrypted:
-            yield Outcome.passed(
-                f"{db.identifier}: storage encrypted", resource=db.arn, evidence=ev
-            )
-        else:
-            yield Outcome.fail(
-                f"{db.identifier} ({db.engine}): storage not encrypted",
-                resource=db.arn,
-                evidence=ev,
-            )
+        yield Outcome.judged(
+            db.encrypted,
+            f"{db.identifier}: storage encrypted",
+            f"{db.identifier} ({db.engine}): storage not encrypted",
+            resource=db.arn,
+            evidence=ev,
+        )
 
 
 @check(
@@ -264,12 +261,13 @@ def ebs_unencrypted(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
     yield from _skips(facts, "ebs")
     for v in facts.volumes:
         ev = _ev(facts, v.region, v.arn, kind=v.kind)
-        if v.encrypted:
-            yield Outcome.passed(f"{v.kind} {v.id}: encrypted", resource=v.arn, evidence=ev)
-        else:
-            yield Outcome.fail(
-                f"{v.kind} {v.id} in {v.region}: not encrypted", resource=v.arn, evidence=ev
-            )
+        yield Outcome.judged(
+            v.encrypted,
+            f"{v.kind} {v.id}: encrypted",
+            f"{v.kind} {v.id} in {v.region}: not encrypted",
+            resource=v.arn,
+            evidence=ev,
+        )
 
 
 @check(
@@ -311,10 +309,9 @@ def kms_rotation(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
         if k.rotation is None:
             continue  # AWS-managed, asymmetric, imported or disabled keys: rotation does not apply
         ev = _ev(facts, k.region, k.arn)
-        if k.rotation:
-            yield Outcome.passed("rotation on", resource=k.arn, evidence=ev)
-        else:
-            yield Outcome.fail("automatic rotation off", resource=k.arn, evidence=ev)
+        yield Outcome.judged(
+            k.rotation, "rotation on", "automatic rotation off", resource=k.arn, evidence=ev
+        )
 
 
 # --- Backups and their separation ------------------------------------------------------------
@@ -365,14 +362,12 @@ def _copies_elsewhere(facts: AwsFacts, part: int) -> Iterator[Outcome]:
             elsewhere = sorted({_vault_place(c)[part] for c in rule.copy_to} - {home, ""})
             ev = _ev(facts, plan.region, plan.arn, rule=rule.name, copies_to=list(rule.copy_to))
             kw = {"resource": plan.arn, "key": rule.name, "evidence": ev}
-            if elsewhere:
-                yield Outcome.passed(
-                    f"{plan.name}/{rule.name}: copies to {where}{', '.join(elsewhere)}", **kw
-                )
-            else:
-                yield Outcome.fail(
-                    f"{plan.name}/{rule.name}: every copy stays in {where}{home}", **kw
-                )
+            yield Outcome.judged(
+                bool(elsewhere),
+                f"{plan.name}/{rule.name}: copies to {where}{', '.join(elsewhere)}",
+                f"{plan.name}/{rule.name}: every copy stays in {where}{home}",
+                **kw,
+            )
 
 
 @check(
@@ -399,10 +394,13 @@ def backup_vault_lock(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
         ):
             continue  # the empty default vault AWS creates
         ev = _ev(facts, v.region, v.arn)
-        if v.locked:
-            yield Outcome.passed(f"{v.name}: locked", resource=v.arn, evidence=ev)
-        else:
-            yield Outcome.fail(f"{v.name} in {v.region}: not locked", resource=v.arn, evidence=ev)
+        yield Outcome.judged(
+            v.locked,
+            f"{v.name}: locked",
+            f"{v.name} in {v.region}: not locked",
+            resource=v.arn,
+            evidence=ev,
+        )
 
 
 @check(
@@ -436,16 +434,13 @@ def backup_recovery_age(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]
         age = ctx.now - (newest if newest.tzinfo else newest.replace(tzinfo=dt.UTC))
         ev["newest_recovery_point"] = newest.isoformat()
         hours = round(age.total_seconds() / 3600, 1)
-        if age > limit:
-            yield Outcome.fail(
-                f"{name} in {region}: newest recovery point {hours} h old (limit {limit.total_seconds() / 3600:g} h)",
-                resource=vault.arn,
-                evidence=ev,
-            )
-        else:
-            yield Outcome.passed(
-                f"{name}: newest recovery point {hours} h old", resource=vault.arn, evidence=ev
-            )
+        yield Outcome.judged(
+            age <= limit,
+            f"{name}: newest recovery point {hours} h old",
+            f"{name} in {region}: newest recovery point {hours} h old (limit {limit.total_seconds() / 3600:g} h)",
+            resource=vault.arn,
+            evidence=ev,
+        )
 
 
 @check(
@@ -514,16 +509,13 @@ def rds_cross_region(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
             replica_regions=list(db.replica_regions),
             backup_plan_copies_cross_region=_copied_by_plan(facts, db.region),
         )
-        if elsewhere:
-            yield Outcome.passed(
-                f"{db.identifier}: copy in {', '.join(elsewhere)}", resource=db.arn, evidence=ev
-            )
-        else:
-            yield Outcome.fail(
-                f"{db.identifier}: no automated-backup replication or replica outside {db.region}",
-                resource=db.arn,
-                evidence=ev,
-            )
+        yield Outcome.judged(
+            bool(elsewhere),
+            f"{db.identifier}: copy in {', '.join(elsewhere)}",
+            f"{db.identifier}: no automated-backup replication or replica outside {db.region}",
+            resource=db.arn,
+            evidence=ev,
+        )
 
 
 @check(
@@ -555,14 +547,13 @@ def s3_replication(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
             if (acct and acct != facts.account) or (region and region != b.region) or region is None
         ]
         ev = _ev(facts, b.region, b.arn, replication=[list(r) for r in b.replication])
-        if separate:
-            yield Outcome.passed(
-                f"{b.name}: replicated to {', '.join(separate)}", resource=b.arn, evidence=ev
-            )
-        else:
-            yield Outcome.fail(
-                f"{b.name}: no replica outside {b.region}", resource=b.arn, evidence=ev
-            )
+        yield Outcome.judged(
+            bool(separate),
+            f"{b.name}: replicated to {', '.join(separate)}",
+            f"{b.name}: no replica outside {b.region}",
+            resource=b.arn,
+            evidence=ev,
+        )
 
 
 def _declared_resources(ctx: CheckContext) -> set[str]:
@@ -664,12 +655,13 @@ def user_mfa(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
         if not u.console:
             continue
         ev = _ev(facts, None, u.arn)
-        if u.mfa:
-            yield Outcome.passed(f"{u.name}: MFA on", resource=u.arn, evidence=ev)
-        else:
-            yield Outcome.fail(
-                f"{u.name}: console password without MFA", resource=u.arn, evidence=ev
-            )
+        yield Outcome.judged(
+            u.mfa,
+            f"{u.name}: MFA on",
+            f"{u.name}: console password without MFA",
+            resource=u.arn,
+            evidence=ev,
+        )
 
 
 @check(
@@ -697,17 +689,14 @@ def key_age(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
                 continue
             days = (ctx.now - rotated).days
             ev["age_days"] = days
-            if days > limit:
-                yield Outcome.fail(
-                    f"{u.name}: {slot} is {days} days old (limit {limit})",
-                    resource=u.arn,
-                    key=slot,
-                    evidence=ev,
-                )
-            else:
-                yield Outcome.passed(
-                    f"{u.name}: {slot} is {days} days old", resource=u.arn, key=slot, evidence=ev
-                )
+            yield Outcome.judged(
+                days <= limit,
+                f"{u.name}: {slot} is {days} days old",
+                f"{u.name}: {slot} is {days} days old (limit {limit})",
+                resource=u.arn,
+                key=slot,
+                evidence=ev,
+            )
 
 
 @check(
@@ -766,12 +755,13 @@ def rds_public(facts: AwsFacts, ctx: CheckContext) -> Iterator[Outcome]:
         if db.kind == "cluster":
             continue  # public access is a setting of each instance
         ev = _ev(facts, db.region, db.arn)
-        if db.publicly_accessible:
-            yield Outcome.fail(
-                f"{db.identifier}: publicly accessible", resource=db.arn, evidence=ev
-            )
-        else:
-            yield Outcome.passed(f"{db.identifier}: private", resource=db.arn, evidence=ev)
+        yield Outcome.judged(
+            not db.publicly_accessible,
+            f"{db.identifier}: private",
+            f"{db.identifier}: publicly accessible",
+            resource=db.arn,
+            evidence=ev,
+        )
 
 
 @check(

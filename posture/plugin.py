@@ -82,6 +82,11 @@ class Outcome:
         return cls(Status.PASS, message, **kw)
 
     @classmethod
+    def judged(cls, ok: bool, if_ok: str, if_not: str, **kw: Any) -> Outcome:
+        """Pass with ``if_ok`` or fail with ``if_not``, the rest (resource, evidence...) alike."""
+        return cls(Status.PASS if ok else Status.FAIL, if_ok if ok else if_not, **kw)
+
+    @classmethod
     def skip(cls, message: str, **kw: Any) -> Outcome:
         """The check could not be evaluated (can't test is not pass); say why."""
         return cls(Status.SKIPPED, message, **kw)
