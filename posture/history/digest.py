@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -44,33 +44,59 @@ def scan_header(
     }
 
 
-def stored_digest(header: dict[str, Any], result_data: Sequence[Any]) -> str:
-    """SHA-256 of a scan as the database holds it: its header and its results, in order.
+_CANONICAL: dict[str, Any] = {"sort_keys": True, "separators": (",", ":"), "default": str}
+_HOLE = "\x00posture-results\x00"
 
-    Recorded with the scan and recomputed from the rows when a report is built or verified, so
-    rewriting a stored result (a failure turned into a pass) no longer matches."""
-    return scan_digest({"scan": header, "results": list(result_data)})
+
+class DigestStream:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces) of ``document`` with its
+    ``results`` list fed one item at a time: the results are never all held at once, and each
+    goes through json's C encoder."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        whole = json.dumps({**document, "results": _HOLE}, **_CANONICAL)
+        head, self._tail = whole.split(json.dumps(_HOLE), 1)
+        self._hash = hashlib.sha256(head.encode())
+        self._hash.update(b"[")
+        self._count = 0
+
+    def add(self, item: Any) -> None:
+        if self._count:
+            self._hash.update(b",")
+        self._hash.update(json.dumps(item, **_CANONICAL).encode())
+        self._count += 1
+
+    def hexdigest(self) -> str:
+        final = self._hash.copy()
+        final.update(b"]")
+        final.update(self._tail.encode())
+        return final.hexdigest()
+
+
+def stored_stream(header: dict[str, Any]) -> DigestStream:
+    """The digest of a scan as the database holds it (its header, then its results in order),
+    to be fed the results. Recorded with the scan and recomputed from the rows when a report is
+    built or verified, so rewriting a stored result (a failure turned into a pass) no longer
+    matches."""
+    return DigestStream({"scan": header})
+
+
+def stored_digest(header: dict[str, Any], result_data: Iterable[Any]) -> str:
+    stream = stored_stream(header)
+    for item in result_data:
+        stream.add(item)
+    return stream.hexdigest()
 
 
 def scan_digest(document: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces), fed result by result: a lazy
-    document is never one string, and each piece goes through json's C encoder."""
-    canonical: dict[str, Any] = {"sort_keys": True, "separators": (",", ":"), "default": str}
+    """SHA-256 of the canonical JSON of a whole document; its ``results`` are fed one by one."""
     results = document.get("results")
     if results is None:
-        return hashlib.sha256(json.dumps(document, **canonical).encode()).hexdigest()
-    hole = "\x00posture-results\x00"
-    whole = json.dumps({**document, "results": hole}, **canonical)
-    head, tail = whole.split(json.dumps(hole), 1)
-    digest = hashlib.sha256(head.encode())
-    digest.update(b"[")
-    for index, item in enumerate(results):
-        if index:
-            digest.update(b",")
-        digest.update(json.dumps(item, **canonical).encode())
-    digest.update(b"]")
-    digest.update(tail.encode())
-    return digest.hexdigest()
+        return hashlib.sha256(json.dumps(document, **_CANONICAL).encode()).hexdigest()
+    stream = DigestStream({k: v for k, v in document.items() if k != "results"})
+    for item in results:
+        stream.add(item)
+    return stream.hexdigest()
 
 
 def recompute(conn: Any, scan_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
@@ -85,27 +111,32 @@ def recompute(conn: Any, scan_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
     if not scan_ids:
         return out
     rows = {r.id: r for r in conn.execute(select(scans).where(scans.c.id.in_(list(scan_ids))))}
-    datas: dict[int, list[Any]] = {i: [] for i in scan_ids}
+    streams = {
+        scan_id: stored_stream(
+            scan_header(
+                scan.started_at,
+                scan.finished_at,
+                scan.tool_version,
+                scan.policy,
+                scan.config,
+                scan.targets,
+                scan.checks,
+                scan.result_count,
+            )
+        )
+        for scan_id, scan in rows.items()
+    }
     for row in conn.execute(
         select(results.c.scan_id, results.c.data)
         .where(results.c.scan_id.in_(list(scan_ids)))
         .order_by(results.c.scan_id, results.c.id)
+        .execution_options(yield_per=500)
     ):
-        datas[row.scan_id].append(row.data)
+        streams[row.scan_id].add(row.data)
     for scan_id in scan_ids:
         scan = rows.get(scan_id)
         if scan is None:
             out[scan_id] = ("", "")
             continue
-        header = scan_header(
-            scan.started_at,
-            scan.finished_at,
-            scan.tool_version,
-            scan.policy,
-            scan.config,
-            scan.targets,
-            scan.checks,
-            scan.result_count,
-        )
-        out[scan_id] = (str(scan.digest), stored_digest(header, datas[scan_id]))
+        out[scan_id] = (str(scan.digest), streams[scan_id].hexdigest())
     return out

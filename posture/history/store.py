@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from posture.errors import PostureError
-from posture.history.digest import json_native, scan_header, stored_digest
+from posture.history.digest import json_native, scan_header, stored_stream
 from posture.history.schema import findings, migrate, results, run_shards, scans
 from posture.model import Result, Status
 from posture.scanreport import ScanReport
@@ -292,8 +292,9 @@ class History:
         document = report.to_dict(lazy=True)
         document["targets"] = json_native(document["targets"])
         document["checks"] = json_native(document.get("checks", {}))
-        datas = [json_native(r.to_dict()) for r in report.results]
-        digest = stored_digest(
+        # The digest is fed batch by batch as the results are written (never all of them as JSON
+        # at once) and stored at the end of the same transaction.
+        digest = stored_stream(
             scan_header(
                 report.started_at,
                 report.finished_at,
@@ -303,8 +304,7 @@ class History:
                 document["targets"],
                 document["checks"],
                 len(report.results),
-            ),
-            datas,
+            )
         )
         when = report.started_at
         with self.transaction() as conn:
@@ -330,34 +330,39 @@ class History:
                     targets=document["targets"],
                     checks=document["checks"],
                     result_count=len(report.results),
-                    digest=digest,
+                    digest="",  # set below, once every result is in
                     run_id=run.run_id if run else None,
                     shard_index=run.index if run else None,
                     shard_count=run.count if run else None,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             for start in range(0, len(report.results), _BATCH):
-                rows = [
-                    {
-                        "scan_id": scan_id,
-                        "fingerprint": r.fingerprint,
-                        "check_id": r.check_id,
-                        "title": r.title,
-                        "area": r.area.value,
-                        "severity": r.severity.value,
-                        "status": r.status.value,
-                        "target": r.target,
-                        "target_kind": r.target_kind.value,
-                        "resource": r.resource,
-                        "data": data,
-                    }
-                    for r, data in zip(
-                        report.results[start : start + _BATCH],
-                        datas[start : start + _BATCH],
-                        strict=True,
-                    )
-                ]
-                conn.execute(results.insert(), rows)
+                batch = report.results[start : start + _BATCH]
+                datas = [json_native(r.to_dict()) for r in batch]
+                for data in datas:
+                    digest.add(data)
+                conn.execute(
+                    results.insert(),
+                    [
+                        {
+                            "scan_id": scan_id,
+                            "fingerprint": r.fingerprint,
+                            "check_id": r.check_id,
+                            "title": r.title,
+                            "area": r.area.value,
+                            "severity": r.severity.value,
+                            "status": r.status.value,
+                            "target": r.target,
+                            "target_kind": r.target_kind.value,
+                            "resource": r.resource,
+                            "data": data,
+                        }
+                        for r, data in zip(batch, datas, strict=True)
+                    ],
+                )
+            conn.execute(
+                scans.update().where(scans.c.id == scan_id).values(digest=digest.hexdigest())
+            )
             self._update_findings(conn, report, when)
             if run is not None:
                 key = (run_shards.c.run_id == run.run_id) & (run_shards.c.shard_index == run.index)
