@@ -81,6 +81,23 @@ def _noting_unverified(
     return wrapper
 
 
+def _browser_ran(
+    func: Callable[[BrowserFacts, CheckContext], Iterator[Outcome]],
+) -> Callable[[BrowserFacts, CheckContext], Iterator[Outcome]]:
+    """A check of what the browser saw: skipped, saying why, when it did not run or start
+    (WEB-BROWSER-VISIT reports that); its results note pages read past a failing certificate."""
+    noting = _noting_unverified(func)
+
+    @functools.wraps(func)
+    def wrapper(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
+        if facts.unavailable or facts.failed:
+            yield from _not_run(facts)
+            return
+        yield from noting(facts, ctx)
+
+    return wrapper
+
+
 def _browser_evidence(facts: BrowserFacts, **extra: Any) -> dict[str, Any]:
     return {
         "source": "browser",
@@ -207,11 +224,8 @@ def _tracking(visit: Visit) -> dict[str, list[dict[str, Any]]]:
         "https://edpb.europa.eu/our-work-tools/our-documents/guidelines/guidelines-052020-consent-under-regulation-2016679_en"
     ],
 )
-@_noting_unverified
+@_browser_ran
 def tracking_before_consent(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable or facts.failed:
-        yield from _not_run(facts)
-        return
     if not facts.serves_eea:
         yield Outcome.skip(
             "storefront not declared to serve the EEA (storefronts[].serves_eea): consent before "
@@ -269,11 +283,8 @@ def _selling(visit: Visit) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     "sale/sharing tags off for that visitor.",
     references=[GPC_SPEC],
 )
-@_noting_unverified
+@_browser_ran
 def gpc_ignored(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable or facts.failed:
-        yield from _not_run(facts)
-        return
     if not facts.serves_california:
         yield Outcome.skip(
             "storefront declared not to serve California (serves_california)", key="scope"
@@ -407,11 +418,8 @@ def _same_origin(url: str, page_url: str) -> bool:
     "(controls.payments.authorised_scripts) with an owner and justification, and add SRI or pin its hash.",
     references=[PCI_643],
 )
-@_noting_unverified
+@_browser_ran
 def payment_page_scripts(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable or facts.failed:
-        yield from _not_run(facts)
-        return
     pages = _payment_pages(facts)
     if not pages:
         yield Outcome.skip(
@@ -507,11 +515,8 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[dict[str, 
     "as a possible skimming attack: follow the incident response plan.",
     references=[PCI_643],
 )
-@_noting_unverified
+@_browser_ran
 def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable or facts.failed:
-        yield from _not_run(facts)
-        return
     pages = _payment_pages(facts)
     if not pages:
         yield Outcome.skip("no payment page declared: nothing to compare", key="scope")
@@ -565,11 +570,8 @@ def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Out
     "Forms inside a processor's own iframe are the processor's and are not judged.",
     remediation="Post the form over HTTPS to the shop, or use the processor's hosted fields or iframe.",
 )
-@_noting_unverified
+@_browser_ran
 def form_destination(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
-    if facts.unavailable or facts.failed:
-        yield from _not_run(facts)
-        return
     entries = _authorisations(ctx)
     yield from _unvisited(facts.pages)
     for page, visit in _visited(facts, facts.pages):
