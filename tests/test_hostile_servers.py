@@ -301,6 +301,37 @@ def test_a_trickled_tls_handshake_is_cut_within_the_bound(tmp_path: Path, run_cl
     assert all("within" in r["message"] for r in errors), errors
 
 
+def test_a_tls_server_that_trickles_its_later_handshakes_is_cut_within_the_bound(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The first handshakes are answered at once, every later one a byte at a time: each read
+    comes within --timeout, so only a wall-clock bound per handshake ends it. The scan ends
+    within 3 x --timeout of the first trickled handshake (plus start-up), and nothing about the
+    server's protocols, suites or vulnerabilities is claimed from the handshakes that were cut."""
+    cert, key = _certificate(tmp_path)
+    upstream, upstream_port = hostile_server(cert, key, "plain")
+    proxy, port = trickling_proxy(upstream_port, fast_first=3)
+    try:
+        out = tmp_path / "out.json"
+        started = time.monotonic()
+        proc = run_cli(
+            "scan", "--target", f"https://127.0.0.1:{port}/", "--timeout", str(TIMEOUT),
+            "--only", "tls", "-f", "json", "-o", str(out), "--no-record",
+            timeout=REQUEST_DEADLINE_FACTOR * TIMEOUT * 4 + MARGIN + 60,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        proxy.close()
+        upstream.close()
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 3, proc.stderr  # not assessed: the gate says INCOMPLETE
+    assert elapsed < 2 * REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
+    results = json.loads(out.read_text())["results"]
+    assert not [r for r in results if r["status"] == "pass"], results
+    [error] = [r for r in results if r["status"] == "error"]
+    assert "trickled" in error["message"] and "cut after 3 s" in error["message"], error
+
+
 def test_credentials_in_posture_yaml_urls_are_masked_everywhere(
     tmp_path: Path, run_cli: RunCli
 ) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from posture.checks.collectors._imports import preload
+from posture.checks.collectors.handshake_guard import HandshakeGuard
+from posture.checks.collectors.http_client import REQUEST_DEADLINE_FACTOR
 from posture.errors import CollectError
 from posture.hostnames import a_label
 from posture.model import Target, TargetKind
@@ -530,9 +532,17 @@ def scan_tls(
         "compression": lambda: _run_plugin(info, ScanCommand.TLS_COMPRESSION, None, counter),
         "fallback_scsv": lambda: _run_plugin(info, ScanCommand.TLS_FALLBACK_SCSV, None, counter),
     }
-    with ThreadPoolExecutor(max_workers=PER_HOST_CONNECTIONS, thread_name_prefix="tls") as pool:
-        suite_futures = {v: pool.submit(_enumerate, info, v, counter) for v in VERSIONS}
-        plugin_futures = {name: pool.submit(job) for name, job in plugin_jobs.items()}
+    limit = timeout * REQUEST_DEADLINE_FACTOR  # per connection, as for one HTTP request
+    guard = HandshakeGuard(limit)
+    with (
+        guard,
+        ThreadPoolExecutor(max_workers=PER_HOST_CONNECTIONS, thread_name_prefix="tls") as pool,
+    ):
+        suite_futures = {
+            v: pool.submit(guard.bind(functools.partial(_enumerate, info, v, counter)))
+            for v in VERSIONS
+        }
+        plugin_futures = {name: pool.submit(guard.bind(job)) for name, job in plugin_jobs.items()}
         silent: list[str] = []
         for version, future in suite_futures.items():
             try:
@@ -555,7 +565,7 @@ def scan_tls(
         rsa_kex = any(s.name.startswith("TLS_RSA_") for suites in accepted.values() for s in suites)
         if rsa_kex or untested:
             plugin_futures["robot"] = pool.submit(
-                _run_plugin, info, ScanCommand.ROBOT, None, counter
+                guard.bind(functools.partial(_run_plugin, info, ScanCommand.ROBOT, None, counter))
             )
         else:
             vulnerabilities["robot"] = False
@@ -582,6 +592,13 @@ def scan_tls(
                 vulnerabilities["compression"] = result.supports_compression
             elif name == "fallback_scsv":
                 vulnerabilities["no_fallback_scsv"] = not result.supports_fallback_scsv
+    if guard.tripped:
+        # A cut handshake looks to sslyze like a refusal: nothing this scan found stands, and
+        # the scan is reported as not done (an error), as when the first handshake trickles.
+        raise CollectError(
+            f"{host}:{port}: the server trickled its TLS handshakes; one was cut after "
+            f"{limit:g} s (3 x --timeout) and the later ones were not waited for"
+        )
     if any(reason.startswith("IncompleteEnumeration") for reason in untested.values()):
         # sslyze reads silence as "not vulnerable" for these tests; a server that stopped
         # answering mid-scan has proven nothing.

@@ -186,9 +186,13 @@ def hostile_server(cert: Path, key: Path, text: str) -> tuple[socket.socket, int
     return _serve(serve)
 
 
-def trickling_proxy(upstream: int, interval: float = 0.2) -> tuple[socket.socket, int]:
+def trickling_proxy(
+    upstream: int, interval: float = 0.2, fast_first: int = 0
+) -> tuple[socket.socket, int]:
     """A TCP proxy to 127.0.0.1:``upstream`` that passes the client's bytes at once and the
-    server's one byte every ``interval`` seconds: a TLS handshake (or anything) that trickles."""
+    server's one byte every ``interval`` seconds: a TLS handshake (or anything) that trickles.
+    The first ``fast_first`` connections pass at full speed (a server that answers a scanner's
+    first handshakes, then holds every later one)."""
     stop = threading.Event()
 
     def pump_up(client: socket.socket, server: socket.socket) -> None:
@@ -198,11 +202,14 @@ def trickling_proxy(upstream: int, interval: float = 0.2) -> tuple[socket.socket
         except OSError:
             pass
 
-    def serve(client: socket.socket, _: int) -> None:
+    def serve(client: socket.socket, number: int) -> None:
         client.settimeout(30)
         with socket.create_connection(("127.0.0.1", upstream), timeout=30) as server:
             threading.Thread(target=pump_up, args=(client, server), daemon=True).start()
             while data := server.recv(4096):
+                if number <= fast_first:
+                    client.sendall(data)
+                    continue
                 for byte in data:
                     if stop.wait(interval):
                         return
