@@ -132,6 +132,21 @@ def _relaxed_gate(config: Config | None) -> list[str]:
     ]
 
 
+def _unsandboxed_browser(results: list[Result]) -> list[str]:
+    """The browser visited pages named in posture.yaml without Chromium's sandbox: one warning
+    per reason, so it is seen in the summary and not only in an evidence record."""
+    reasons = {
+        str(r.evidence.get("sandbox"))
+        for r in results
+        if r.check_id == "WEB-BROWSER-VISIT" and str(r.evidence.get("sandbox", "")).startswith("off")
+    }
+    return [
+        f"browser: Chromium visited the storefront pages without its sandbox ({why[5:]}); "
+        "treat the URLs in posture.yaml as code this scan ran"
+        for why in sorted(reasons)
+    ]
+
+
 def scan(request: ScanRequest) -> ScanReport:
     registry = request.registry or load_registry(request.checks_dirs)
     unmatched = request.selection.unmatched(registry.checks.values())
@@ -168,7 +183,7 @@ def scan(request: ScanRequest) -> ScanReport:
     results, warnings = apply_waivers(
         apply_obligations(located), waivers, policy, request.options.now.date()
     )
-    warnings = _relaxed_gate(request.config) + warnings
+    warnings = _relaxed_gate(request.config) + _unsandboxed_browser(results) + warnings
     if known is not None:
         results = apply_baseline(results, known)
     report = ScanReport(

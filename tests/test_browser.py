@@ -21,6 +21,7 @@ from posture.engine import ScanRequest, scan
 from posture.model import Result, Status
 from posture.plugin import ScanOptions, ScanResources
 from posture.runner import Selection
+from posture.scanreport import ScanReport
 from tests.testbed.browser_site import FB, GA, PROCESSOR, Site, start_cert_server, start_site
 
 CHROMIUM = (
@@ -78,7 +79,7 @@ def _options(site: Site, **kw: Any) -> ScanOptions:
     )
 
 
-def _scan(
+def _scan_report(
     site: Site,
     resources: ScanResources,
     tmp_path: Path,
@@ -86,7 +87,7 @@ def _scan(
     controls: str = "",
     only: tuple[str, ...] = (),
     **kw: Any,
-) -> list[Result]:
+) -> ScanReport:
     config_path = tmp_path / "posture.yaml"
     config_path.write_text(f"storefronts:\n{storefronts}\n{controls}\n")
     config = load_config(config_path)
@@ -96,14 +97,20 @@ def _scan(
         selection=Selection(only=BROWSER_CHECKS + only),
         resources=resources,
     )
-    return scan(request).results
+    return scan(request)
 
 
-def _scan_own_browser(site: Site, tmp_path: Path, storefronts: str, **kw: Any) -> list[Result]:
+def _scan(
+    site: Site, resources: ScanResources, tmp_path: Path, storefronts: str, *args: Any, **kw: Any
+) -> list[Result]:
+    return _scan_report(site, resources, tmp_path, storefronts, *args, **kw).results
+
+
+def _scan_own_browser(site: Site, tmp_path: Path, storefronts: str, **kw: Any) -> ScanReport:
     """A scan with a browser of its own (other launch settings than the session's)."""
     own = ScanResources()
     try:
-        return _scan(site, own, tmp_path, storefronts, **kw)
+        return _scan_report(site, own, tmp_path, storefronts, **kw)
     finally:
         own.close()
 
@@ -120,7 +127,7 @@ def test_the_full_chromium_judges_as_the_headless_shell(site: Site, tmp_path: Pa
     """posture prefers chromium-headless-shell; ``--browser /usr/bin/chromium`` (the desktop
     browser in its new headless mode) must see the same trackers, signal and scripts."""
     shops = f"  - url: {site.url('/gpc-bad/')}\n    serves_eea: true\n"
-    results = _scan_own_browser(site, tmp_path, shops, browser=FULL_CHROMIUM)
+    results = _scan_own_browser(site, tmp_path, shops, browser=FULL_CHROMIUM).results
     [visit] = _by(results, "WEB-BROWSER-VISIT")
     assert visit.status is Status.PASS, visit.message
     assert visit.evidence["browser"].endswith("(chromium)")  # which binary made the visits
@@ -160,14 +167,16 @@ def test_the_sandbox_state_is_evidence_and_a_refused_sandbox_falls_back(
 
     shops = f"  - url: {site.url('/gpc-good/')}\n"
     expected = chromium.sandbox_state()
-    results = _scan_own_browser(site, tmp_path, shops)
-    [visit] = _by(results, "WEB-BROWSER-VISIT")
+    report = _scan_own_browser(site, tmp_path, shops)
+    [visit] = _by(report.results, "WEB-BROWSER-VISIT")
     assert visit.status is Status.PASS and visit.evidence["sandbox"] == expected
+    unconfined = [w for w in report.warnings if "without its sandbox" in w]
+    assert len(unconfined) == (0 if expected == "on" else 1), report.warnings
     if os.geteuid() != 0:
         pytest.skip("the fallback is exercised as root, where Chromium refuses its sandbox")
     assert expected.startswith("off: running as root")
     monkeypatch.setattr(chromium, "sandbox_state", lambda: "on")  # ask anyway: Chromium refuses
-    results = _scan_own_browser(site, tmp_path, shops)
+    results = _scan_own_browser(site, tmp_path, shops).results
     [visit] = _by(results, "WEB-BROWSER-VISIT")
     assert visit.status is Status.PASS, visit.message
     assert visit.evidence["sandbox"].startswith("off: Chromium's sandbox did not start")
@@ -392,7 +401,7 @@ def test_missing_browser_skips_with_the_fix(site: Site, tmp_path: Path) -> None:
     assert path is None and "not an executable" in why
     results = _scan_own_browser(
         site, tmp_path, f"  - url: {site.url('/tm/')}", browser=str(tmp_path / "nope")
-    )
+    ).results
     assert results and all(r.status is Status.SKIPPED for r in results)
     assert all("not an executable" in r.message for r in results)
 
@@ -401,7 +410,7 @@ def test_no_chromium_on_path_says_how_to_install_it(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    results = _scan_own_browser(site, tmp_path, f"  - url: {site.url('/tm/')}")
+    results = _scan_own_browser(site, tmp_path, f"  - url: {site.url('/tm/')}").results
     assert results and all(r.status is Status.SKIPPED for r in results)
     assert all("apt-get install chromium" in r.message for r in results)
 
@@ -443,7 +452,7 @@ def test_a_browser_that_will_not_start_is_one_error_per_storefront(
     fake.write_text("#!/bin/sh\necho 'this is not a browser' >&2\nexit 1\n")
     fake.chmod(0o755)
     shops = f"  - url: {site.url('/tm/')}\n  - url: {site.url('/gpc-bad/')}\n"
-    results = _scan_own_browser(site, tmp_path, shops, browser=str(fake))
+    results = _scan_own_browser(site, tmp_path, shops, browser=str(fake)).results
     errors = [r for r in results if r.status is Status.ERROR]
     assert sorted(r.target for r in errors) == sorted([site.url("/tm/"), site.url("/gpc-bad/")])
     assert all(r.check_id == "WEB-BROWSER-VISIT" and "did not start" in r.message for r in errors)
