@@ -141,8 +141,8 @@ def _unsandboxed_browser(results: list[Result]) -> list[str]:
         if r.check_id == "WEB-BROWSER-VISIT" and str(r.evidence.get("sandbox", "")).startswith("off")
     }
     return [
-        f"browser: Chromium visited the storefront pages without its sandbox ({why[5:]}); "
-        "treat the URLs in posture.yaml as code this scan ran"
+        f"browser: Chromium visited the storefront pages without its sandbox: {why[5:]}. "
+        "Treat the URLs in posture.yaml as code this scan ran"
         for why in sorted(reasons)
     ]
 
