@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -275,27 +276,38 @@ def test_a_shop_that_trickles_every_probe_costs_one_deadline_per_host(
     assert security_txt and "time" in json.dumps(security_txt), security_txt
 
 
-def test_a_trickled_tls_handshake_is_cut_within_the_bound(tmp_path: Path, run_cli: RunCli) -> None:
-    """The deadline covers the TLS handshake too: a proxy passes a real TLS server's bytes one
-    at a time. Both the HTTP fetch and the TLS scan's first handshake give up in time."""
+def _scan_through_trickling_proxy(
+    tmp_path: Path, run_cli: RunCli, fast_first: int, *only: str
+) -> tuple[Any, float, list[dict[str, Any]]]:
+    """Scan a real TLS server through a proxy that passes its bytes one at a time (after the
+    first ``fast_first`` connections, which pass at full speed)."""
     cert, key = _certificate(tmp_path)
     upstream, upstream_port = hostile_server(cert, key, "plain")
-    proxy, port = trickling_proxy(upstream_port)
+    proxy, port = trickling_proxy(upstream_port, fast_first=fast_first)
+    selection = [arg for area in only for arg in ("--only", area)]
     try:
         out = tmp_path / "out.json"
         started = time.monotonic()
         proc = run_cli(
             "scan", "--target", f"https://127.0.0.1:{port}/", "--timeout", str(TIMEOUT),
-            "--only", "web", "--only", "tls", "-f", "json", "-o", str(out), "--no-record",
+            *selection, "-f", "json", "-o", str(out), "--no-record",
             timeout=REQUEST_DEADLINE_FACTOR * TIMEOUT * 4 + MARGIN + 60,
         )  # fmt: skip
         elapsed = time.monotonic() - started
     finally:
         proxy.close()
         upstream.close()
+    assert "Traceback" not in proc.stderr
+    return proc, elapsed, json.loads(out.read_text())["results"]
+
+
+def test_a_trickled_tls_handshake_is_cut_within_the_bound(tmp_path: Path, run_cli: RunCli) -> None:
+    """The deadline covers the TLS handshake too: a proxy passes a real TLS server's bytes one
+    at a time. Both the HTTP fetch and the TLS scan's first handshake give up in time."""
+    proc, elapsed, results = _scan_through_trickling_proxy(tmp_path, run_cli, 0, "web", "tls")
     assert proc.returncode == 3, proc.stderr
     assert elapsed < REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
-    errors = [r for r in json.loads(out.read_text())["results"] if r["status"] == "error"]
+    errors = [r for r in results if r["status"] == "error"]
     areas = {r["area"] for r in errors}
     assert areas == {"web", "tls"}, errors
     assert all("within" in r["message"] for r in errors), errors
@@ -308,25 +320,9 @@ def test_a_tls_server_that_trickles_its_later_handshakes_is_cut_within_the_bound
     comes within --timeout, so only a wall-clock bound per handshake ends it. The scan ends
     within 3 x --timeout of the first trickled handshake (plus start-up), and nothing about the
     server's protocols, suites or vulnerabilities is claimed from the handshakes that were cut."""
-    cert, key = _certificate(tmp_path)
-    upstream, upstream_port = hostile_server(cert, key, "plain")
-    proxy, port = trickling_proxy(upstream_port, fast_first=3)
-    try:
-        out = tmp_path / "out.json"
-        started = time.monotonic()
-        proc = run_cli(
-            "scan", "--target", f"https://127.0.0.1:{port}/", "--timeout", str(TIMEOUT),
-            "--only", "tls", "-f", "json", "-o", str(out), "--no-record",
-            timeout=REQUEST_DEADLINE_FACTOR * TIMEOUT * 4 + MARGIN + 60,
-        )  # fmt: skip
-        elapsed = time.monotonic() - started
-    finally:
-        proxy.close()
-        upstream.close()
-    assert "Traceback" not in proc.stderr
+    proc, elapsed, results = _scan_through_trickling_proxy(tmp_path, run_cli, 3, "tls")
     assert proc.returncode == 3, proc.stderr  # not assessed: the gate says INCOMPLETE
     assert elapsed < 2 * REQUEST_DEADLINE_FACTOR * TIMEOUT + MARGIN, elapsed
-    results = json.loads(out.read_text())["results"]
     assert not [r for r in results if r["status"] == "pass"], results
     [error] = [r for r in results if r["status"] == "error"]
     assert "trickled" in error["message"] and "cut after 3 s" in error["message"], error
