@@ -394,6 +394,24 @@ def test_unreachable_and_never_loading_pages_give_one_error_each_within_the_limi
     assert elapsed < TIMEOUT * 3 + 15
 
 
+def test_a_host_whose_page_never_loads_gets_no_further_visits(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    """Nine pages that never stop loading, four visits at a time: the first four use the time
+    limit, the other five are not visited (each says why), so the storefront costs one limit
+    and not three."""
+    pages = ", ".join(f"p{i}: '/slow/?page={i}'" for i in range(8))
+    shops = f"  - url: {site.url('/slow/')}\n    pages: {{{pages}}}\n"
+    started = time.monotonic()
+    results = _scan(site, resources, tmp_path, shops)
+    elapsed = time.monotonic() - started
+    errors = [r for r in results if r.status is Status.ERROR]
+    assert len(errors) == 9 and all(r.check_id == "WEB-BROWSER-VISIT" for r in errors)
+    skipped = [r for r in errors if "not visited: an earlier page of" in r.message]
+    assert len(skipped) == 5, [r.message for r in errors]
+    assert elapsed < 2 * TIMEOUT * 3 + 10, elapsed  # one round of the limit, not three
+
+
 def test_missing_browser_skips_with_the_fix(site: Site, tmp_path: Path) -> None:
     from posture.checks.collectors import chromium
 

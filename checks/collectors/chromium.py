@@ -246,6 +246,13 @@ def _sandbox_error(exc: BaseException) -> str:
     return _first_line(exc)
 
 
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else exc.__class__.__name__
@@ -358,17 +365,18 @@ class Chromium:
         more, and the whole visit a hard cap beyond that."""
         cap = self.load_limit + self.options.timeout + SETTLE_SECONDS + 10
         rounds = 3 * max(1, -(-len(wanted) // self.concurrency))
+        slow: dict[str, str] = {}
 
         async def one(url: str, shot: str | None, gpc_shot: str | None) -> dict[str, Any]:
-            plain = await self._bounded((url, False, shot, False), cap)
+            plain = await self._bounded((url, False, shot, False), cap, slow)
             unverified = None
             if _untrusted(plain.get("error")):
-                retry = await self._bounded((url, False, shot, True), cap)
+                retry = await self._bounded((url, False, shot, True), cap, slow)
                 if not retry.get("error"):
                     unverified, plain = plain["error"], retry
             if plain.get("error"):
                 return {"plain": plain, "gpc": None, "unverified": None}
-            gpc = await self._bounded((url, True, gpc_shot, unverified is not None), cap)
+            gpc = await self._bounded((url, True, gpc_shot, unverified is not None), cap, slow)
             return {"plain": plain, "gpc": gpc, "unverified": unverified}
 
         async def every() -> list[dict[str, Any]]:
@@ -377,12 +385,19 @@ class Chromium:
         return list(self._call(every(), timeout=cap * rounds + 15))
 
     async def _bounded(
-        self, wanted: tuple[str, bool, str | None, bool], cap: float
+        self, wanted: tuple[str, bool, str | None, bool], cap: float, slow: dict[str, str]
     ) -> dict[str, Any]:
+        """One visit within ``cap``. ``slow``: origins that already used up the limit in this
+        storefront's visits (like the HTTP client, a host that held us once is not visited
+        again), and why."""
         url, gpc, shot, relaxed = wanted
+        origin = _origin(url)
         async with self._semaphore:
             started = time.monotonic()
             box: dict[str, Any] = {"url": url, "gpc": gpc}
+            if origin in slow:
+                box["error"] = f"{url}: not visited: {slow[origin]}"
+                return box
             try:
                 await asyncio.wait_for(self._visit(url, gpc, shot, box, relaxed), cap)
             except TimeoutError:
@@ -390,6 +405,10 @@ class Chromium:
             except Exception as exc:  # noqa: BLE001 - one page's failure is that page's error
                 box.setdefault("error", f"{url}: {_first_line(exc)}")
             box["elapsed"] = round(time.monotonic() - started, 3)
+            if "did not finish" in str(box.get("error", "")):
+                slow.setdefault(
+                    origin, f"an earlier page of {origin} took over {box['elapsed']:g} s"
+                )
         return_freed_memory()
         return box
 

@@ -165,7 +165,7 @@ def start_site() -> Site:
             site = holder["site"]
             host = (self.headers.get("Host") or "").split(":")[0]
             path = self.path
-            if host == SHOP and path == "/slow/":  # a page that never stops loading
+            if host == SHOP and path.split("?")[0] == "/slow/":  # a page that never stops loading
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", "100000")
