@@ -22,7 +22,7 @@ from posture.checks.collectors.browser import (
     snapshot,
 )
 from posture.checks.collectors.trackers import is_third_party
-from posture.model import Area, Severity, TargetKind
+from posture.model import Area, EvidenceSource, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
 __all__ = ["collect_browser"]
@@ -278,7 +278,10 @@ def _selling(visit: Visit) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     description="A visitor sending Global Privacy Control (Sec-GPC: 1, navigator.globalPrivacyControl) "
     "has opted out of sale and sharing (CCPA 1798.135, regs 7025 and 7026): third-party advertising "
     "and tracking must not load or set cookies. When they stop with the signal the result says the "
-    "signal was honoured, as observed.",
+    "signal was honoured, as observed. Analytics or other tracking from a vendor declared with "
+    "service_provider_contract: true is not sale or sharing: that pass rests on the declaration "
+    "(declared, not verified); advertising and data-broker hosts fail whatever the contract (a "
+    "service provider may not do cross-context behavioural advertising, reg 7050(b)).",
     remediation="Read Sec-GPC (server) or navigator.globalPrivacyControl (tag manager) and keep "
     "sale/sharing tags off for that visitor.",
     references=[GPC_SPEC],
@@ -290,6 +293,7 @@ def gpc_ignored(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
             "storefront declared not to serve California (serves_california)", key="scope"
         )
         return
+    providers = _service_provider_domains(ctx)
     yield from _unvisited(facts.pages)
     for page, visit in _visited(facts, facts.pages):
         if page.gpc is None or page.gpc.error:
@@ -302,37 +306,68 @@ def gpc_ignored(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
             continue
         without, _ = _selling(visit)
         with_requests, with_cookies = _selling(page.gpc)
+        contracted = [r for r in with_requests if _service_provider(r, providers)]
+        with_requests = [r for r in with_requests if r not in contracted]
+        contracted_cookies = [c for c in with_cookies if _service_provider(c, providers)]
+        with_cookies = [c for c in with_cookies if c not in contracted_cookies]
         evidence = _browser_evidence(
             facts,
             without_signal=without,
             with_signal=with_requests,
             cookies_with_signal=with_cookies,
+            service_providers_with_signal=contracted + contracted_cookies,
             screenshot=page.gpc.screenshot,
         )
+        kw: dict[str, Any] = {"resource": page.url, "key": page.name, "evidence": evidence}
         if with_requests or with_cookies:
             hosts = sorted({urlsplit(r["url"]).hostname or "" for r in with_requests})
             hosts += sorted({c["domain"] for c in with_cookies} - set(hosts))
             yield Outcome.fail(
                 f"page {page.name} still loads {', '.join(hosts[:8])} with Global Privacy Control on",
-                resource=page.url,
-                key=page.name,
-                evidence=evidence,
+                **kw,
+            )
+        elif contracted or contracted_cookies:
+            hosts = sorted({urlsplit(r["url"]).hostname or "" for r in contracted})
+            hosts += sorted({c["domain"] for c in contracted_cookies} - set(hosts))
+            yield Outcome.passed(
+                f"page {page.name}: with the signal on only {', '.join(hosts[:8])} still load, "
+                "declared service providers (controls.vendors: service_provider_contract): not "
+                "sale or sharing if their contracts hold",
+                source=EvidenceSource.DECLARED,
+                **kw,
             )
         elif without:
             yield Outcome.passed(
                 f"page {page.name}: signal honoured, observed ({len(without)} tracker requests "
                 "without the signal, none with it)",
-                resource=page.url,
-                key=page.name,
-                evidence=evidence,
+                **kw,
             )
         else:
             yield Outcome.passed(
-                f"page {page.name}: no sale or sharing trackers with or without the signal",
-                resource=page.url,
-                key=page.name,
-                evidence=evidence,
+                f"page {page.name}: no sale or sharing trackers with or without the signal", **kw
             )
+
+
+# Never a service provider's business purpose: cross-context behavioural advertising (CCPA regs
+# 7050(b)) and selling to data brokers. Analytics and other tracking can be, under contract.
+_ALWAYS_SALE_OR_SHARING = ("advertising", "data-broker")
+
+
+def _service_provider_domains(ctx: CheckContext) -> tuple[str, ...]:
+    vendors = ctx.config.controls.vendors if ctx.config else []
+    return tuple(
+        d.lower().strip(".") for v in vendors if v.service_provider_contract for d in v.domains
+    )
+
+
+def _service_provider(item: dict[str, Any], providers: tuple[str, ...]) -> bool:
+    """A tracker request or cookie from a declared service provider's domain, and not of a
+    kind a service provider may not do."""
+    if item.get("tracker") in _ALWAYS_SALE_OR_SHARING:
+        return False
+    host = (urlsplit(item["url"]).hostname if "url" in item else item.get("domain")) or ""
+    host = host.lower().strip(".")
+    return any(host == d or host.endswith("." + d) for d in providers)
 
 
 def _hex(value: str) -> str:

@@ -285,6 +285,35 @@ def test_gpc_honoured_and_ignored(site: Site, resources: ScanResources, tmp_path
     assert "CCPA-REG-7025" in bad.obligations
 
 
+def test_gpc_analytics_of_a_declared_service_provider_is_not_sale_or_sharing(
+    site: Site, resources: ScanResources, tmp_path: Path
+) -> None:
+    """Analytics still loading with the signal on is sale or sharing unless the vendor works
+    under CCPA service-provider terms (a declaration, so the pass says it rests on one); an
+    advertising host is sale or sharing whatever the contract says (cross-context behavioural
+    advertising is never a service provider's business purpose, reg 7050(b))."""
+    shops = f"  - url: {site.url('/tm/')}\n  - url: {site.url('/gpc-bad/')}\n"
+    vendors = (
+        "controls:\n  vendors:\n"
+        "    - {name: Analytics, domains: [google-analytics.com], service_provider_contract: true}\n"
+        "    - {name: Social, domains: [facebook.net], service_provider_contract: true}\n"
+    )
+    undeclared = {
+        r.target: r for r in _by(_scan(site, resources, tmp_path, shops), "PRIV-GPC-IGNORED")
+    }
+    assert undeclared[site.url("/tm/")].status is Status.FAIL
+    declared = {
+        r.target: r
+        for r in _by(_scan(site, resources, tmp_path, shops, vendors), "PRIV-GPC-IGNORED")
+    }
+    analytics = declared[site.url("/tm/")]
+    assert analytics.status is Status.PASS, analytics.message
+    assert analytics.evidence_source.value == "declared" and "service provider" in analytics.message
+    assert [r["url"] for r in analytics.evidence["service_providers_with_signal"]]
+    advertising = declared[site.url("/gpc-bad/")]
+    assert advertising.status is Status.FAIL and FB in advertising.message
+
+
 def test_payment_page_scripts_authorised_processor_frame_and_changes_between_scans(
     site: Site, resources: ScanResources, tmp_path: Path
 ) -> None:
