@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -28,8 +27,15 @@ from posture.checks.collectors.evidence_files import (
     read_text,
 )
 from posture.checks.collectors.referenced_files import dh_parameters
-from posture.checks.collectors.sshd_config import DAEMON_TIMEOUT, DISABLE_ENV, daemon_disabled
 from posture.errors import CollectError
+
+from .daemon_parsers import (
+    DISABLE_ENV,
+    daemon_disabled,
+    find_daemon,
+    run_daemon,
+    version_text,
+)
 
 SYSTEM_DIR = "/etc/nginx"
 MAX_NESTING = 64  # real configurations nest a handful of blocks; deeper is hostile input
@@ -231,9 +237,7 @@ def parse_nginx_tree(path: Path, text: str, mode: int, root: Path) -> EvidenceFi
 
 
 def find_nginx() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
-    )
+    return find_daemon("nginx")
 
 
 def _statements(stream: list[Token]) -> list[tuple[list[Token], str]]:
@@ -389,7 +393,7 @@ def run_nginx_t(stream: list[Token]) -> tuple[str, str | None]:
         config = folder / "nginx.conf"
         config.write_text(text)
         try:
-            proc = subprocess.run(
+            proc = run_daemon(
                 [
                     nginx,
                     "-t",
@@ -403,12 +407,7 @@ def run_nginx_t(stream: list[Token]) -> tuple[str, str | None]:
                     "-g",
                     f"pid {folder / 'nginx.pid'};",
                 ],
-                capture_output=True,
-                timeout=DAEMON_TIMEOUT,
-                check=False,
-                stdin=subprocess.DEVNULL,
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
-                cwd=tmp,
+                tmp,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return "posture", f"nginx -t could not run: {exc}"
@@ -429,21 +428,5 @@ def run_nginx_t(stream: list[Token]) -> tuple[str, str | None]:
         return "posture", f"nginx -t refused the file: {mask_secrets(message)}"
 
 
-_VERSION: dict[str, str] = {}
-
-
 def _version(nginx: str) -> str:
-    if nginx not in _VERSION:
-        try:
-            proc = subprocess.run(
-                [nginx, "-v"],
-                capture_output=True,
-                timeout=DAEMON_TIMEOUT,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-            out = proc.stderr.decode("utf-8", "replace").strip()
-            _VERSION[nginx] = out.rsplit(": ", 1)[-1] or "nginx"
-        except (OSError, subprocess.TimeoutExpired):
-            _VERSION[nginx] = "nginx"
-    return _VERSION[nginx]
+    return version_text(nginx, "-v").rsplit(": ", 1)[-1] or "nginx"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -20,10 +19,16 @@ from pathlib import Path
 
 from posture.checks.collectors.config_includes import MAX_DEPTH, resolve
 
+from .daemon_parsers import (
+    DISABLE_ENV,
+    daemon_disabled,
+    find_daemon,
+    run_daemon,
+    version_text,
+)
+
 SYSTEM_DIR = "/etc/ssh"
-DAEMON_TIMEOUT = 10.0
 MAX_MATCH_RUNS = 32  # sshd -T -C runs per file, one per Match block
-DISABLE_ENV = "POSTURE_CONFIG_PARSER"  # "posture": never run the daemons' own parsers
 ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication"}
 # Lines sshd -T must not see: they name files (read at start-up) or are inlined by posture.
 _NOT_FOR_DAEMON = {"include", "hostkey", "hostcertificate", "hostkeyagent"}
@@ -205,14 +210,8 @@ def connection_spec(criteria: tuple[str, ...]) -> str | None:
     return ",".join(f"{k}={v}" for k, v in spec.items())
 
 
-def daemon_disabled() -> bool:
-    return os.environ.get(DISABLE_ENV, "").strip().lower() == "posture"
-
-
 def find_sshd() -> str | None:
-    return shutil.which("sshd") or next(
-        (p for p in ("/usr/sbin/sshd", "/usr/local/sbin/sshd") if os.access(p, os.X_OK)), None
-    )
+    return find_daemon("sshd")
 
 
 def _host_key(folder: Path) -> Path:
@@ -245,15 +244,7 @@ def run_sshd_t(parse: SshdParse, redact: Callable[[str], str]) -> DaemonRun:
         config.write_text(text)
         key = _host_key(folder)
         try:
-            proc = subprocess.run(
-                [sshd, "-T", "-f", str(config), "-o", f"HostKey={key}"],
-                capture_output=True,
-                timeout=DAEMON_TIMEOUT,
-                check=False,
-                stdin=subprocess.DEVNULL,
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
-                cwd=tmp,
-            )
+            proc = run_daemon([sshd, "-T", "-f", str(config), "-o", f"HostKey={key}"], tmp)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return DaemonRun("posture", {}, f"sshd -T could not run: {exc}")
         version = _version(sshd)
@@ -273,14 +264,8 @@ def run_sshd_t(parse: SshdParse, redact: Callable[[str], str]) -> DaemonRun:
             if spec is None:
                 continue
             try:
-                matched = subprocess.run(
-                    [sshd, "-T", "-f", str(config), "-o", f"HostKey={key}", "-C", spec],
-                    capture_output=True,
-                    timeout=DAEMON_TIMEOUT,
-                    check=False,
-                    stdin=subprocess.DEVNULL,
-                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
-                    cwd=tmp,
+                matched = run_daemon(
+                    [sshd, "-T", "-f", str(config), "-o", f"HostKey={key}", "-C", spec], tmp
                 )
             except (OSError, subprocess.TimeoutExpired):
                 continue
@@ -310,21 +295,5 @@ def _map_lines(message: str, config: str, where: list[tuple[str, int]]) -> str:
     return message.replace(config, "sshd_config")
 
 
-_VERSION: dict[str, str] = {}
-
-
 def _version(sshd: str) -> str:
-    if sshd not in _VERSION:
-        try:
-            proc = subprocess.run(
-                [sshd, "-V"],
-                capture_output=True,
-                timeout=DAEMON_TIMEOUT,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-            out = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()
-            _VERSION[sshd] = out.split(",")[0] or "OpenSSH"
-        except (OSError, subprocess.TimeoutExpired):
-            _VERSION[sshd] = "OpenSSH"
-    return _VERSION[sshd]
+    return version_text(sshd, "-V").split(",")[0] or "OpenSSH"
