@@ -554,18 +554,7 @@ class Chromium:
         for params in parsed:
             length = int(params.get("length") or 0)
             if length > MAX_SCRIPT_BYTES:  # hashed by Chromium's own hash only: bounded memory
-                aux = params.get("executionContextAuxData") or {}
-                out.append(
-                    {
-                        "url": params.get("url") or "",
-                        "line": params.get("startLine", 0),
-                        "column": params.get("startColumn", 0),
-                        "frame_id": aux.get("frameId"),
-                        "module": bool(params.get("isModule")),
-                        "sha256": "too-large:" + str(params.get("hash", "")),
-                        "size": length,
-                    }
-                )
+                out.append(_script(params, "too-large:" + str(params.get("hash", "")), length))
                 continue
             try:
                 got = await cdp.send("Debugger.getScriptSource", {"scriptId": params["scriptId"]})
@@ -577,18 +566,7 @@ class Chromium:
                 body = str(got.get("scriptSource", "")).encode("utf-8", "surrogatepass")
             if MARKER.encode() in body[-200:]:
                 continue  # posture's own init script
-            aux = params.get("executionContextAuxData") or {}
-            out.append(
-                {
-                    "url": params.get("url") or "",
-                    "line": params.get("startLine", 0),
-                    "column": params.get("startColumn", 0),
-                    "frame_id": aux.get("frameId"),
-                    "module": bool(params.get("isModule")),
-                    "sha256": hashlib.sha256(body).hexdigest(),
-                    "size": len(body),
-                }
-            )
+            out.append(_script(params, hashlib.sha256(body).hexdigest(), len(body)))
         return out
 
     async def _frame_ids(self, cdp: Any) -> dict[str, str]:
@@ -604,6 +582,20 @@ class Chromium:
             out[str(frame.get("id"))] = str(frame.get("url", ""))
             stack.extend(node.get("childFrames") or [])
         return out
+
+
+def _script(params: Mapping[str, Any], sha256: str, size: int) -> dict[str, Any]:
+    """The record of one parsed script (Debugger.scriptParsed) with its body's hash."""
+    aux = params.get("executionContextAuxData") or {}
+    return {
+        "url": params.get("url") or "",
+        "line": params.get("startLine", 0),
+        "column": params.get("startColumn", 0),
+        "frame_id": aux.get("frameId"),
+        "module": bool(params.get("isModule")),
+        "sha256": sha256,
+        "size": size,
+    }
 
 
 def _save(png: bytes, path: str) -> str:
