@@ -82,30 +82,23 @@ def _config(tmp: Path, account: str, extra: str = "") -> Path:
     return path
 
 
-def _scan(moto: Moto, config: Path, out: Path, endpoint: str | None = None, *more: str) -> dict:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "posture",
-            "scan",
-            "-c",
-            str(config),
-            "--no-record",
-            "--format",
-            "json",
-            "--output",
-            str(out),
-            "--timeout",
-            "10",
-            *more,
-        ],
+def _run_scan(
+    config: Path, out: Path, env: dict[str, str], *more: str
+) -> subprocess.CompletedProcess[str]:
+    """``posture scan -c config`` to JSON in ``out``, in a subprocess with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "posture", "scan", "-c", str(config), "--no-record"]
+        + ["--format", "json", "--output", str(out), *more],
         capture_output=True,
         text=True,
         timeout=300,
-        env=moto.env(endpoint),
+        env=env,
         check=False,
     )
+
+
+def _scan(moto: Moto, config: Path, out: Path, endpoint: str | None = None, *more: str) -> dict:
+    proc = _run_scan(config, out, moto.env(endpoint), "--timeout", "10", *more)
     assert proc.returncode in (0, 1, 3), proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     return json.loads(out.read_text())
@@ -269,26 +262,7 @@ def test_no_boto3_means_one_line_saying_what_to_install(tmp_path: Path) -> None:
     blocker.mkdir()
     (blocker / "boto3.py").write_text("raise ImportError('boto3 is not installed here')\n")
     env = {"PYTHONPATH": str(blocker), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "posture",
-            "scan",
-            "-c",
-            str(config),
-            "--no-record",
-            "--format",
-            "json",
-            "--output",
-            str(tmp_path / "r.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    proc = _run_scan(config, tmp_path / "r.json", env)
     assert "Traceback" not in proc.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     errors = [r for r in report["results"] if r["status"] == "error"]
