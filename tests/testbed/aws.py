@@ -193,6 +193,16 @@ def build_careless(moto: Moto) -> None:
     kms.create_key(Description="careless key")  # rotation off by default
     backup = s.client("backup")
     backup.create_backup_vault(BackupVaultName="main")
+    _nightly_plan(backup, f"arn:aws:backup:{home}:{CARELESS}:backup-vault:main")
+    iam = s.client("iam")
+    iam.create_user(UserName="alice")
+    iam.create_login_profile(UserName="alice", Password="Not-a-real-1!")  # noqa: S106
+    iam.create_access_key(UserName="alice")
+    del other
+
+
+def _nightly_plan(backup: Any, copy_to: str) -> None:
+    """A daily rule into vault "main" that copies each recovery point to ``copy_to``."""
     backup.create_backup_plan(
         BackupPlan={
             "BackupPlanName": "nightly",
@@ -200,20 +210,11 @@ def build_careless(moto: Moto) -> None:
                 {
                     "RuleName": "daily",
                     "TargetBackupVaultName": "main",
-                    "CopyActions": [
-                        {
-                            "DestinationBackupVaultArn": f"arn:aws:backup:{home}:{CARELESS}:backup-vault:main"
-                        }
-                    ],
+                    "CopyActions": [{"DestinationBackupVaultArn": copy_to}],
                 }
             ],
         }
     )
-    iam = s.client("iam")
-    iam.create_user(UserName="alice")
-    iam.create_login_profile(UserName="alice", Password="Not-a-real-1!")  # noqa: S106
-    iam.create_access_key(UserName="alice")
-    del other
 
 
 def build_well_run(moto: Moto) -> None:
@@ -314,22 +315,7 @@ def build_well_run(moto: Moto) -> None:
     backup = s.client("backup")
     backup.create_backup_vault(BackupVaultName="main")
     backup.put_backup_vault_lock_configuration(BackupVaultName="main", MinRetentionDays=30)
-    backup.create_backup_plan(
-        BackupPlan={
-            "BackupPlanName": "nightly",
-            "Rules": [
-                {
-                    "RuleName": "daily",
-                    "TargetBackupVaultName": "main",
-                    "CopyActions": [
-                        {
-                            "DestinationBackupVaultArn": f"arn:aws:backup:{other}:{BACKUP_ACCOUNT}:backup-vault:dr"
-                        }
-                    ],
-                }
-            ],
-        }
-    )
+    _nightly_plan(backup, f"arn:aws:backup:{other}:{BACKUP_ACCOUNT}:backup-vault:dr")
     iam = s.client("iam")
     iam.create_user(UserName="bob")
     iam.create_login_profile(UserName="bob", Password="Not-a-real-1!")  # noqa: S106
