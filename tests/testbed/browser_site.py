@@ -188,15 +188,24 @@ def start_site() -> Site:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _serve_https(context, Handler)
+    site = Site(int(server.server_address[1]), ca_path, server, ca=ca)
+    holder["site"] = site
+    return site
+
+
+def _serve_https(
+    context: ssl.SSLContext, handler: type[BaseHTTPRequestHandler]
+) -> ThreadingHTTPServer:
+    """A threaded HTTPS server on a free loopback port, serving in the background. The handshake
+    happens in the connection's thread, so a slow client holds no other."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     server.socket = context.wrap_socket(
         server.socket, server_side=True, do_handshake_on_connect=False
     )
-    site = Site(int(server.server_address[1]), ca_path, server, ca=ca)
-    holder["site"] = site
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return site
+    return server
 
 
 def start_cert_server(
@@ -233,10 +242,4 @@ def start_cert_server(
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(
-        server.socket, server_side=True, do_handshake_on_connect=False
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return _serve_https(context, Handler)
