@@ -79,6 +79,21 @@ def action_env(tmp_path: Path, **inputs: str) -> dict[str, str]:
     return env
 
 
+def run_bash(
+    script: str, env: dict[str, str], cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """One step's shell script, as the runner would run it."""
+    return subprocess.run(
+        ["bash", "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_scan_step(checkout: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     script = str(steps()["Scan"]["run"])
     # the test checks only (no network); everything else is the step as written
@@ -86,15 +101,7 @@ def run_scan_step(checkout: Path, env: dict[str, str]) -> subprocess.CompletedPr
     script = script.replace(
         'posture "${args[@]}"', f'posture "${{args[@]}}" --checks-dir {LOCAL} --only TEST-FAILS'
     )
-    return subprocess.run(
-        ["bash", "-c", script],
-        env=env,
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_bash(script, env, checkout)
 
 
 def outputs(tmp_path: Path) -> list[tuple[str, str]]:
@@ -111,14 +118,11 @@ def test_code_committed_in_the_checkout_never_runs(tmp_path: Path) -> None:
     codes = [v for k, v in outputs(tmp_path) if k == "exit-code"]
     assert codes == ["1"], codes  # the last value GitHub keeps is posture's own
     assert dict(outputs(tmp_path))["high"] == "1"
-    gate = subprocess.run(
-        ["bash", "-c", str(steps()["Gate"]["run"])],
-        env={**env, "CODE": dict(outputs(tmp_path))["exit-code"]},
-        cwd=checkout,
-        capture_output=True,
-        text=True,
+    gate = run_bash(
+        str(steps()["Gate"]["run"]),
+        {**env, "CODE": dict(outputs(tmp_path))["exit-code"]},
+        checkout,
         timeout=60,
-        check=False,
     )
     assert gate.returncode == 1
     # the install step: pip is the real pip, whatever pip.py the checkout holds
@@ -126,15 +130,7 @@ def test_code_committed_in_the_checkout_never_runs(tmp_path: Path) -> None:
         'install --disable-pip-version-check -q "$GITHUB_ACTION_PATH"', "--version"
     )
     assert "--version" in install
-    pip = subprocess.run(
-        ["bash", "-c", install],
-        env=env,
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    pip = run_bash(install, env, checkout, timeout=120)
     assert pip.returncode == 0 and pip.stdout.startswith("pip "), pip.stdout + pip.stderr
     assert "PLANTED" not in pip.stdout + pip.stderr
     # every Python the Action starts is isolated, and runs a module or a script of the action's
@@ -263,14 +259,8 @@ def comment_step(tmp_path: Path, api: str) -> subprocess.CompletedProcess[str]:
         "PR_NUMBER": "7",
         "REPORT": str(report),
     }
-    return subprocess.run(
-        ["bash", "-c", str(steps()["Update the pull-request comment"]["run"])],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_bash(
+        str(steps()["Update the pull-request comment"]["run"]), env, tmp_path, timeout=60
     )
 
 
@@ -322,15 +312,7 @@ def test_sarif_paths_stay_relative_to_the_repository(tmp_path: Path) -> None:
         'posture "${args[@]}"',
         f'posture "${{args[@]}}" --checks-dir {LOCAL} --only TEST-FAILS --only TEST-FILE-SECRET',
     )
-    proc = subprocess.run(
-        ["bash", "-c", script],
-        env=env,
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = run_bash(script, env, checkout)
     assert proc.returncode == 0, proc.stderr
     sarif = json.loads(Path(dict(outputs(tmp_path))["sarif"]).read_text())
     uris = {
