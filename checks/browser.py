@@ -22,6 +22,7 @@ from posture.checks.collectors.browser import (
     snapshot,
 )
 from posture.checks.collectors.trackers import is_third_party
+from posture.hostnames import within
 from posture.model import Area, EvidenceSource, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 
@@ -366,8 +367,7 @@ def _service_provider(item: dict[str, Any], providers: tuple[str, ...]) -> bool:
     if item.get("tracker") in _ALWAYS_SALE_OR_SHARING:
         return False
     host = (urlsplit(item["url"]).hostname if "url" in item else item.get("domain")) or ""
-    host = host.lower().strip(".")
-    return any(host == d or host.endswith("." + d) for d in providers)
+    return within(host, providers)
 
 
 def _hex(value: str) -> str:

@@ -10,6 +10,7 @@ from posture.checks._declared import days_since, no_vendors, where
 from posture.checks._inventory import inventories, source_of
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.controls import Vendor
+from posture.hostnames import within
 from posture.model import Area, EvidenceSource, Severity, TargetKind
 from posture.plugin import CheckContext, Outcome, check
 from posture.runner import ScanFacts
@@ -153,11 +154,6 @@ def vendor_contracts(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcom
             )
 
 
-def _host_matches(host: str, domains: list[str]) -> bool:
-    host = host.lower()
-    return any(host == d.lower() or host.endswith("." + d.lower().lstrip(".")) for d in domains)
-
-
 @check(
     id="VENDOR-UNDECLARED",
     title="Storefront loads a third party no declared vendor covers",
@@ -183,7 +179,7 @@ def undeclared(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
         undeclared = 0
         for item in inv.evidence.get("origins", []):
             host = urlsplit(item["origin"]).hostname or ""
-            if not _host_matches(host, domains):
+            if not within(host, domains):
                 undeclared += 1
                 yield Outcome.fail(
                     f"{host} is loaded by {inv.target} but no declared vendor covers it",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 def a_label(host: str) -> str:
     """The ASCII (punycode) form of an internationalised host name, lower-cased.
@@ -17,3 +19,14 @@ def a_label(host: str) -> str:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
         return host
+
+
+def within(host: str, domains: Iterable[str]) -> bool:
+    """Whether ``host`` is one of ``domains`` or a subdomain of one (case and a trailing or
+    leading dot ignored): ``stats.g.doubleclick.net`` is within ``doubleclick.net``."""
+    host = host.lower().strip(".")
+    for domain in domains:
+        domain = domain.lower().strip(".")
+        if domain and (host == domain or host.endswith("." + domain)):
+            return True
+    return False

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from posture._yaml import load_yaml_text
 from posture.checks.collectors.memory import return_freed_memory
+from posture.hostnames import within
 from posture.policy import read_policy_text
 
 _LOCK = threading.Lock()
@@ -100,10 +101,9 @@ def easyprivacy_version() -> str:
 
 
 def host_category(host: str) -> str | None:
-    host = host.lower().rstrip(".")
     lists, _ = _host_lists()
     for category, hosts in lists.items():
-        if any(host == h or host.endswith("." + h) for h in hosts):
+        if within(host, hosts):
             return category
     return None
 
