@@ -24,7 +24,7 @@ from posture.checks.collectors.browser import (
 from posture.checks.collectors.trackers import is_third_party
 from posture.hostnames import within
 from posture.model import Area, EvidenceSource, Severity, TargetKind
-from posture.plugin import CheckContext, Outcome, check
+from posture.plugin import SCAN_WARNING, CheckContext, Outcome, check
 
 __all__ = ["collect_browser"]
 
@@ -100,13 +100,20 @@ def _browser_ran(
 
 
 def _browser_evidence(facts: BrowserFacts, **extra: Any) -> dict[str, Any]:
-    return {
+    evidence = {
         "source": "browser",
         "browser": facts.browser,
         "sandbox": facts.sandbox,
         "filter_list": facts.filter_list,
         **extra,
     }
+    if facts.sandbox.startswith("off"):  # said in the summary too, not only here
+        evidence[SCAN_WARNING] = (
+            "browser: Chromium visited the storefront pages without its sandbox: "
+            f"{facts.sandbox.removeprefix('off: ')}. Treat the URLs in posture.yaml as code this "
+            "scan ran"
+        )
+    return evidence
 
 
 @check(

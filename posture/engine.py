@@ -17,7 +17,7 @@ from posture.baseline import apply_baseline, load_baseline
 from posture.config import Config, targets_from_config
 from posture.errors import UsageError
 from posture.model import Location, Result, Target, TargetKind
-from posture.plugin import CheckSpec, ScanOptions, ScanResources
+from posture.plugin import SCAN_WARNING, CheckSpec, ScanOptions, ScanResources
 from posture.policy import Policy
 from posture.registry import Registry, load_registry
 from posture.runner import ProgressCallback, Runner, Selection
@@ -132,19 +132,9 @@ def _relaxed_gate(config: Config | None) -> list[str]:
     ]
 
 
-def _unsandboxed_browser(results: list[Result]) -> list[str]:
-    """The browser visited pages named in posture.yaml without Chromium's sandbox: one warning
-    per reason, so it is seen in the summary and not only in an evidence record."""
-    reasons = {
-        str(r.evidence.get("sandbox"))
-        for r in results
-        if r.check_id == "WEB-BROWSER-VISIT" and str(r.evidence.get("sandbox", "")).startswith("off")
-    }
-    return [
-        f"browser: Chromium visited the storefront pages without its sandbox: {why[5:]}. "
-        "Treat the URLs in posture.yaml as code this scan ran"
-        for why in sorted(reasons)
-    ]
+def _lifted_warnings(results: list[Result]) -> list[str]:
+    """The warnings checks put in their results' evidence (``SCAN_WARNING``), each once."""
+    return sorted({str(r.evidence[SCAN_WARNING]) for r in results if r.evidence.get(SCAN_WARNING)})
 
 
 def scan(request: ScanRequest) -> ScanReport:
@@ -183,7 +173,7 @@ def scan(request: ScanRequest) -> ScanReport:
     results, warnings = apply_waivers(
         apply_obligations(located), waivers, policy, request.options.now.date()
     )
-    warnings = _relaxed_gate(request.config) + _unsandboxed_browser(results) + warnings
+    warnings = _relaxed_gate(request.config) + _lifted_warnings(results) + warnings
     if known is not None:
         results = apply_baseline(results, known)
     report = ScanReport(

@@ -44,6 +44,11 @@ COLLECTOR_ATTR = "__posture_collector__"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# An evidence key a check may set: its text also joins the scan's warnings (once, however many
+# results carry it), for what a reader must see in the summary, not only in one record.
+SCAN_WARNING = "scan_warning"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a check says about one thing. Most fields are optional overrides of the check's spec.
