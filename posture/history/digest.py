@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -79,24 +79,6 @@ def stored_stream(header: dict[str, Any]) -> DigestStream:
     built or verified, so rewriting a stored result (a failure turned into a pass) no longer
     matches."""
     return DigestStream({"scan": header})
-
-
-def stored_digest(header: dict[str, Any], result_data: Iterable[Any]) -> str:
-    stream = stored_stream(header)
-    for item in result_data:
-        stream.add(item)
-    return stream.hexdigest()
-
-
-def scan_digest(document: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a whole document; its ``results`` are fed one by one."""
-    results = document.get("results")
-    if results is None:
-        return hashlib.sha256(json.dumps(document, **_CANONICAL).encode()).hexdigest()
-    stream = DigestStream({k: v for k, v in document.items() if k != "results"})
-    for item in results:
-        stream.add(item)
-    return stream.hexdigest()
 
 
 def recompute(conn: Any, scan_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
