@@ -43,9 +43,7 @@ def _not_run(facts: BrowserFacts) -> Iterator[Outcome]:
         )
 
 
-def _visited(
-    facts: BrowserFacts, pages: Sequence[PageVisits]
-) -> Iterator[tuple[PageVisits, Visit]]:
+def _visited(pages: Sequence[PageVisits]) -> Iterator[tuple[PageVisits, Visit]]:
     for page in pages:
         if page.plain.error is None:
             yield page, page.plain
@@ -242,7 +240,7 @@ def tracking_before_consent(facts: BrowserFacts, ctx: CheckContext) -> Iterator[
         )
         return
     yield from _unvisited(facts.pages)
-    for page, visit in _visited(facts, facts.pages):
+    for page, visit in _visited(facts.pages):
         seen = _tracking(visit)
         if any(seen.values()):
             hosts = sorted({urlsplit(r["url"]).hostname or "" for r in seen["requests"]})
@@ -303,7 +301,7 @@ def gpc_ignored(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
         return
     providers = _service_provider_domains(ctx)
     yield from _unvisited(facts.pages)
-    for page, visit in _visited(facts, facts.pages):
+    for page, visit in _visited(facts.pages):
         if page.gpc is None or page.gpc.error:
             why = page.gpc.error if page.gpc else "not made"
             yield Outcome.error(
@@ -472,7 +470,7 @@ def payment_page_scripts(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Out
         return
     entries = _authorisations(ctx)
     yield from _unvisited(pages)
-    for page, visit in _visited(facts, pages):
+    for page, visit in _visited(pages):
         page_url = visit.final_url or visit.url
         judged = [
             _judge(s, page_url, entries) for s in visit.scripts if _same_origin(s.frame, page_url)
@@ -564,7 +562,7 @@ def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Out
         yield Outcome.skip("no payment page declared: nothing to compare", key="scope")
         return
     yield from _unvisited(pages)
-    for page, visit in _visited(facts, pages):
+    for page, visit in _visited(pages):
         now = snapshot(visit)
         evidence = _browser_evidence(facts, snapshot=now)
         if page.previous is None:
@@ -616,7 +614,7 @@ def payment_page_changed(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Out
 def form_destination(facts: BrowserFacts, ctx: CheckContext) -> Iterator[Outcome]:
     entries = _authorisations(ctx)
     yield from _unvisited(facts.pages)
-    for page, visit in _visited(facts, facts.pages):
+    for page, visit in _visited(facts.pages):
         page_url = visit.final_url or visit.url
         judged = 0
         for form in visit.forms:
