@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from posture.checks.collectors.declared import DeclaredFacts
-from posture.controls import Attestation
+from posture.controls import Attestation, DataStore
 from posture.model import EvidenceSource, Location, Status
 from posture.plugin import CheckContext, Outcome
 from posture.runner import ScanFacts
@@ -71,6 +71,27 @@ def document(
         yield Outcome.fail(
             f"{doc.path} is nearly empty", evidence={"chars": len(doc.text.strip())}, location=at
         )
+
+
+def declared_vs_observed_needs(
+    declares: Callable[[DataStore], bool], what: str
+) -> Callable[[ScanFacts, CheckContext], str | None]:
+    """``needs`` of a check comparing a data-store declaration with the IaC and the live
+    account: a store must declare ``what`` and name its IaC or cloud resources, and one of the
+    two must have been scanned."""
+
+    def needs(facts: ScanFacts, ctx: CheckContext) -> str | None:
+        stores = ctx.config.controls.data_stores if ctx.config else []
+        if not any(declares(s) and (s.iac_resources or s.cloud_resources) for s in stores):
+            return f"no data store declares {what} with its IaC or cloud resources"
+        if not any(
+            r.target_kind.value in ("iac", "cloud") and r.status is not Status.ERROR
+            for r in facts.results
+        ):
+            return "no infrastructure code or cloud account was scanned to compare the declarations with"
+        return None
+
+    return needs
 
 
 def runs_as(resource: str | None, declared: list[str]) -> bool:

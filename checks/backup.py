@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from posture.checks._declared import (
     attestation_evidence,
     days_since,
+    declared_vs_observed_needs,
     no_data_stores,
     runs_as,
     where,
@@ -135,17 +136,6 @@ _IAC_BACKUP_GAPS = (
 )
 
 
-def _declared_vs_iac_needs(facts: ScanFacts, ctx: CheckContext) -> str | None:
-    stores = ctx.config.controls.data_stores if ctx.config else []
-    if not any(s.backup and s.backup.cross_region_declared and s.iac_resources for s in stores):
-        return "no data store declares a cross-region backup with its IaC resources"
-    if not any(
-        r.target_kind.value == "iac" and r.status is not Status.ERROR for r in facts.results
-    ):
-        return "no infrastructure code was scanned to compare the declarations with"
-    return None
-
-
 @check(
     id="BACKUP-DECLARED-VS-IAC",
     title="Declared cross-region backup contradicted by the infrastructure code or the live account",
@@ -153,7 +143,9 @@ def _declared_vs_iac_needs(facts: ScanFacts, ctx: CheckContext) -> str | None:
     severity=Severity.HIGH,
     target=TargetKind.SCAN,
     facts="results",
-    needs=_declared_vs_iac_needs,
+    needs=declared_vs_observed_needs(
+        lambda s: bool(s.backup and s.backup.cross_region_declared), "a cross-region backup"
+    ),
     remediation="Make the IaC copy the backups across regions, or correct the declaration.",
 )
 def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._declared import no_data_stores, runs_as, where
+from posture.checks._declared import declared_vs_observed_needs, no_data_stores, runs_as, where
 from posture.checks.collectors.declared import DeclaredFacts, collect_declared
 from posture.controls.data import DataStore
 from posture.model import Area, EvidenceSource, Result, Severity, Status, TargetKind
@@ -64,17 +64,6 @@ def at_rest(facts: DeclaredFacts, ctx: CheckContext) -> Iterator[Outcome]:
             )
 
 
-def _declared_vs_iac_needs(facts: ScanFacts, ctx: CheckContext) -> str | None:
-    stores = ctx.config.controls.data_stores if ctx.config else []
-    if not any(s.encryption and s.encryption.enabled and s.iac_resources for s in stores):
-        return "no data store declares encryption with its IaC resources"
-    if not any(
-        r.target_kind.value == "iac" and r.status is not Status.ERROR for r in facts.results
-    ):
-        return "no infrastructure code was scanned to compare the declarations with"
-    return None
-
-
 @check(
     id="ENC-DECLARED-VS-IAC",
     title="Declared encryption contradicted by the infrastructure code or the live account",
@@ -82,7 +71,9 @@ def _declared_vs_iac_needs(facts: ScanFacts, ctx: CheckContext) -> str | None:
     severity=Severity.HIGH,
     target=TargetKind.SCAN,
     facts="results",
-    needs=_declared_vs_iac_needs,
+    needs=declared_vs_observed_needs(
+        lambda s: bool(s.encryption and s.encryption.enabled), "encryption"
+    ),
     remediation="Fix the IaC (or the declaration): they must agree.",
 )
 def declared_vs_iac(facts: ScanFacts, ctx: CheckContext) -> Iterator[Outcome]:
